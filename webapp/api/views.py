@@ -1,0 +1,116 @@
+"""/api/v1 resources."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, current_app, jsonify
+
+from webapp.extensions import db, identity
+from webapp.http import current_principal, parse_body, request_meta, require
+from webapp.identity import rbac
+from webapp.identity.errors import NotFound
+from webapp.models import ApiKey, User
+from webapp.schemas import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyList,
+    ApiKeyOut,
+    ApiKeyRotate,
+    MeResponse,
+)
+
+from . import bp
+from .openapi import build_spec, documented
+
+
+def _principal_user() -> User:
+    principal = current_principal()
+    assert principal is not None
+    user = db.session.get(User, principal.sub)
+    if user is None or not user.is_active:
+        raise NotFound("The account behind this credential no longer exists or is disabled.")
+    return user
+
+
+def _key_out(row: ApiKey, model: type[ApiKeyOut] = ApiKeyOut, **extra: str) -> dict:
+    data = {c: getattr(row, c) for c in ApiKeyOut.model_fields if c != "status"}
+    data["status"] = identity().api_keys.status(row)
+    return model.model_validate({**data, **extra}).model_dump(mode="json")
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(build_spec(current_app))
+
+
+@bp.get("/me")
+@documented("The current principal, whatever credential was used", responses={200: MeResponse})
+@require("profile")
+def me() -> Response:
+    principal = current_principal()
+    assert principal is not None
+    user = db.session.get(User, principal.sub)
+    body = MeResponse(
+        sub=principal.sub,
+        email=user.email if user else principal.email,
+        display_name=user.display_name if user else None,
+        roles=list(principal.roles),
+        scopes=sorted(principal.scopes),
+        permissions=sorted(rbac.effective_permissions(principal)),
+        client_id=principal.client_id,
+        session_id=principal.sid,
+        auth_method=principal.auth_method,
+        credential=principal.credential,
+        api_key_id=principal.api_key_id,
+        expires_at=principal.expires_at,
+    )
+    return jsonify(body.model_dump(mode="json"))
+
+
+@bp.get("/api-keys")
+@documented("List your API keys (never their secrets)", responses={200: ApiKeyList})
+@require("keys:read")
+def list_api_keys() -> Response:
+    user = _principal_user()
+    return jsonify({"items": [_key_out(r) for r in identity().api_keys.list_for(user.id)]})
+
+
+@bp.post("/api-keys")
+@documented("Create an API key; the key is in this response only",
+            body=ApiKeyCreate, responses={201: ApiKeyIssued})
+@require("keys:write")
+def create_api_key() -> tuple[Response, int]:
+    body = parse_body(ApiKeyCreate)
+    user = _principal_user()
+    ident = identity()
+    expires_at = body.expires_at
+    if body.expires_in_days is not None:
+        expires_at = ident.clock() + timedelta(days=body.expires_in_days)
+    issued = ident.api_keys.create(user, body.name, body.scopes, expires_at, request_meta())
+    db.session.commit()
+    return jsonify(_key_out(issued.row, ApiKeyIssued, key=issued.secret)), 201
+
+
+@bp.post("/api-keys/<key_id>/rotate")
+@documented("Rotate a key: a successor now, the old key valid for a grace period",
+            body=ApiKeyRotate, responses={201: ApiKeyIssued})
+@require("keys:write")
+def rotate_api_key(key_id: str) -> tuple[Response, int]:
+    body = parse_body(ApiKeyRotate, allow_empty=True)
+    user = _principal_user()
+    issued = identity().api_keys.rotate(
+        user, key_id, timedelta(seconds=body.grace_seconds), request_meta()
+    )
+    db.session.commit()
+    return jsonify(_key_out(issued.row, ApiKeyIssued, key=issued.secret)), 201
+
+
+@bp.delete("/api-keys/<key_id>")
+@documented("Revoke a key at once", responses={204: None})
+@require("keys:write")
+def revoke_api_key(key_id: str) -> tuple[str, int]:
+    user = _principal_user()
+    identity().api_keys.revoke(user.id, key_id, request_meta())
+    db.session.commit()
+    return "", 204

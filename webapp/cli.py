@@ -1,0 +1,146 @@
+"""`limen-server`: the operator's command line (a FlaskGroup)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate.cli import db as db_group
+
+from webapp import ConfigurationError, create_app, resolve_settings
+from webapp.diagnostics import run_checks
+
+
+def _factory() -> Flask:
+    try:
+        return create_app()
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        click.echo("Run `limen-server check` for details.", err=True)
+        sys.exit(1)
+
+
+@click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False,
+             add_version_option=False)
+def main() -> None:
+    """Limen identity server: run it, migrate it, check it, seed it."""
+
+
+main.add_command(db_group)
+
+
+@main.command("dev")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--instance", default="instance", show_default=True, type=click.Path(path_type=Path))
+def dev(host: str, port: int, instance: Path) -> None:
+    """One process for development: SQLite, embedded Redis stand-in, migrations, first admin."""
+    from flask_migrate import upgrade
+
+    from webapp.bootstrap import ensure_first_admin
+
+    issuer = f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}"  # noqa: S104
+    overrides: dict[str, Any] = {
+        "env": "development",
+        "instance_path": instance.resolve(),
+        "issuer": os.environ.get("LIMEN_ISSUER", issuer),
+        "cookie_secure": False,
+    }
+    app = create_app(overrides)
+    settings = app.extensions["limen.settings"]
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        created = ensure_first_admin()
+    click.secho("Limen DEV MODE — not for production", fg="yellow", bold=True)
+    click.echo(f"  URL:      {settings.issuer}")
+    click.echo(f"  Database: {settings.sqlalchemy_url}")
+    click.echo("  Redis:    " + (settings.redis_url or "embedded in-process stand-in (fakeredis)"))
+    if created:
+        email, password = created
+        click.secho("  First-run admin (shown once, store it now):", fg="green")
+        click.echo(f"    email:    {email}")
+        click.echo(f"    password: {password}")
+    click.echo(f"  Try:      curl {settings.issuer}/healthz")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+@main.command("run")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=1, show_default=True, type=int)
+def run(bind: str, workers: int, threads: int) -> None:
+    """The production web server (gunicorn running webapp:create_app())."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in {"bind": bind, "workers": workers, "threads": threads,
+                               "accesslog": None}.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return _factory()
+
+    _Gunicorn().run()
+
+
+@main.command("check")
+def check() -> None:
+    """Validate settings and reach the database and Redis; explain every problem found."""
+    try:
+        settings = resolve_settings(None)
+    except Exception as exc:  # pydantic's message names the variable and the bad value
+        click.echo(f"✗ settings: {exc}", err=True)
+        sys.exit(1)
+    problems = run_checks(settings)
+    for line in problems:
+        click.echo(f"✗ {line}")
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found.")
+        sys.exit(1)
+    click.echo(f"✓ configuration, database and Redis OK for {settings.issuer}")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", "roles", type=click.Choice(["admin", "analyst"]), multiple=True,
+              default=("analyst",), show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--display-name", default="")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def create_user(email: str, roles: tuple[str, ...], password_stdin: bool, display_name: str,
+                as_json: bool) -> None:
+    """Create a local user."""
+    from webapp.extensions import db, identity
+    from webapp.identity.errors import IdentityError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise click.UsageError("No terminal to ask for a password: pass --password-stdin.")
+    try:
+        user = identity().accounts.create_user(email, password, roles=roles,
+                                               display_name=display_name, actor="cli")
+        db.session.commit()
+    except IdentityError as exc:
+        db.session.rollback()
+        click.echo(f"Error: {exc.detail}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps({"id": user.id, "email": user.email, "roles": list(roles)}))
+    else:
+        click.echo(f"Created {user.email} ({', '.join(roles)}), id {user.id}")
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""HTTP glue shared by the blueprints: request facts, credentials, guards, cookies, bodies.
+
+Blueprints translate HTTP into calls on ``webapp.identity`` and its errors into responses;
+this module is where a request's credential is found and handed to ``authenticate()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import json
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, current_app, g, request
+from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
+
+from webapp.extensions import csrf, identity
+from webapp.identity import Credential, Principal, RequestMeta, rbac
+from webapp.identity.tokens import TokenSet
+from webapp.problems import Problem, bearer_challenge
+from webapp.settings import Settings
+
+M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def settings() -> Settings:
+    return current_app.extensions["limen.settings"]  # type: ignore[no-any-return]
+
+
+def request_meta() -> RequestMeta:
+    return RequestMeta(
+        ip=request.remote_addr,
+        user_agent=request.headers.get("User-Agent", "")[:255] or None,
+        request_id=g.get("request_id"),
+    )
+
+
+# -- cookies -----------------------------------------------------------------------------------
+def access_cookie_name() -> str:
+    return settings().cookie_prefix_host + "limen_at"
+
+
+def refresh_cookie_name() -> str:
+    # Path-scoped to the refresh endpoint, so it cannot use __Host- (which requires Path=/).
+    return ("__Secure-" if settings().cookie_secure else "") + "limen_rt"
+
+
+REFRESH_COOKIE_PATH = "/auth/refresh"
+
+
+def set_token_cookies(response: Response, tokens: TokenSet) -> None:
+    s = settings()
+    response.set_cookie(access_cookie_name(), tokens.access_token, max_age=tokens.expires_in,
+                        path="/", secure=s.cookie_secure, httponly=True, samesite="Lax")
+    if tokens.refresh_token:
+        response.set_cookie(refresh_cookie_name(), tokens.refresh_token,
+                            max_age=s.refresh_token_ttl, path=REFRESH_COOKIE_PATH,
+                            secure=s.cookie_secure, httponly=True, samesite="Lax")
+
+
+def clear_token_cookies(response: Response) -> None:
+    s = settings()
+    response.delete_cookie(access_cookie_name(), path="/", secure=s.cookie_secure,
+                           httponly=True, samesite="Lax")
+    response.delete_cookie(refresh_cookie_name(), path=REFRESH_COOKIE_PATH,
+                           secure=s.cookie_secure, httponly=True, samesite="Lax")
+
+
+def csrf_token() -> str:
+    return generate_csrf()  # type: ignore[no-any-return]
+
+
+def protect_cookie_request() -> None:
+    """Cookie-borne credentials on unsafe methods need flask-wtf's CSRF token (header)."""
+    if request.method in UNSAFE_METHODS:
+        csrf.protect()
+
+
+# -- credentials -------------------------------------------------------------------------------
+def request_credential() -> Credential | None:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Problem(
+                401, "invalid-request", "Unsupported authorization",
+                "Send credentials as 'Authorization: Bearer <access token or API key>'.",
+                {"WWW-Authenticate": bearer_challenge("invalid_request")},
+            )
+        return Credential(value.strip(), "bearer")
+    api_key = request.headers.get("X-API-Key")
+    if api_key is not None:
+        return Credential(api_key.strip(), "x-api-key")
+    cookie = request.cookies.get(access_cookie_name())
+    if cookie:
+        return Credential(cookie, "cookie")
+    return None
+
+
+def current_principal(optional: bool = False) -> Principal | None:
+    """The request's Principal via ``identity.authenticate``; memoized for the request."""
+    if "principal" in g:
+        return g.principal  # type: ignore[no-any-return]
+    credential = request_credential()
+    if credential is None:
+        if optional:
+            return None
+        raise Problem(
+            401, "authentication-required", "Authentication required",
+            "Send an access token or API key in 'Authorization: Bearer ...', or sign in.",
+            {"WWW-Authenticate": bearer_challenge(None)},
+        )
+    principal = identity().authenticate(credential)
+    if credential.source == "cookie":
+        protect_cookie_request()
+    g.principal = principal
+    return principal
+
+
+def require(permission: str) -> Callable[[F], F]:
+    """Guard a view: the caller must be authenticated and hold ``permission``."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            assert principal is not None
+            rbac.check(principal, permission)
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = permission  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+# -- bodies ------------------------------------------------------------------------------------
+def parse_body(model: type[M], *, allow_empty: bool = False) -> M:
+    """Validate the JSON body against ``model`` (strict types); failures are 400/413/415."""
+    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if not raw.strip() and allow_empty:
+        return model()
+    if not request.is_json:
+        raise UnsupportedMediaType()
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-json", "Malformed JSON",
+                      "The body is not valid JSON; check quoting and commas.") from exc
+    if not isinstance(payload, dict):
+        raise Problem(400, "invalid-body", "Invalid body", "The body must be a JSON object.")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise Problem(400, "validation-error", "Invalid request body",
+                      f"Fix these fields and retry: {summary}.", errors=errors) from exc

@@ -1,0 +1,139 @@
+"""The identity core: framework-free services; the only place auth decisions are made.
+
+``Identity`` is built once per application (``webapp.create_app``) from explicit parts — a DB
+session, a Redis client, settings and a clock — and is the narrow face blueprints and jobs use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import RefreshFamily, RefreshToken, User, utcnow
+from webapp.settings import Settings
+
+from .api_keys import ApiKeyService
+from .audit import AuditLog
+from .crypto import derive_fernet, sha256_hex
+from .errors import InvalidRefreshToken
+from .passwords import LocalAccounts, Passwords
+from .principal import Principal, RequestMeta
+from .rbac import permissions_for
+from .revocation import Revocation
+from .sessions import SessionStore
+from .signing_keys import KeyRing
+from .tokens import Grant, TokenService, TokenSet
+from .verify import Credential, Verifier
+
+FIRST_PARTY_CLIENT = "limen-portal"
+
+__all__ = ["FIRST_PARTY_CLIENT", "Credential", "Identity", "Principal", "RequestMeta"]
+
+
+def build_passwords(settings: Settings) -> Passwords:
+    return Passwords(
+        settings.argon2_time_cost,
+        settings.argon2_memory_kib,
+        settings.argon2_parallelism,
+        settings.password_hash_concurrency,
+    )
+
+
+class Identity:
+    def __init__(
+        self,
+        *,
+        db: DbSession,
+        redis_client: redis.Redis,
+        settings: Settings,
+        passwords: Passwords,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        secret = settings.secret_key_value()
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.audit = AuditLog(db, clock)
+        self.sessions = SessionStore(redis_client)
+        self.keys = KeyRing(db, derive_fernet(secret, b"signing-keys"), clock)
+        self.revocation = Revocation(db, self.sessions, self.audit, clock)
+        self.tokens = TokenService(
+            db, redis_client, self.sessions, self.keys, self.revocation, self.audit, clock,
+            derive_fernet(secret, b"refresh-retry"),
+            issuer=settings.issuer,
+            audience=settings.audience,
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+            retry_window=settings.refresh_retry_window,
+        )
+        self.passwords = passwords
+        self.accounts = LocalAccounts(
+            db, passwords, self.audit, clock,
+            lockout_threshold=settings.lockout_threshold,
+            lockout_seconds=settings.lockout_seconds,
+            min_length=settings.password_min_length,
+        )
+        self.api_keys = ApiKeyService(db, self.audit, clock)
+        self.verifier = Verifier(self.tokens, self.sessions, self.api_keys)
+
+    # -- flows ---------------------------------------------------------------------------
+    def authenticate(self, credential: Credential) -> Principal:
+        return self.verifier.authenticate(credential)
+
+    def user_grant(self, user: User, client_id: str, auth_method: str) -> Grant:
+        roles = user.role_names
+        return Grant(
+            subject=user.id,
+            user_id=user.id,
+            roles=roles,
+            scopes=tuple(sorted(permissions_for(roles))),
+            client_id=client_id,
+            auth_method=auth_method,
+        )
+
+    def password_login(self, email: str, password: str, meta: RequestMeta) -> TokenSet:
+        user = self.accounts.verify_login(email, password, meta)
+        self.audit.record("login.success", user_id=user.id, meta=meta, method="password")
+        return self.tokens.start_session(
+            self.user_grant(user, FIRST_PARTY_CLIENT, "password"), meta
+        )
+
+    def refresh(self, refresh_token: str, meta: RequestMeta,
+                client_id: str | None = None) -> TokenSet:
+        return self.tokens.refresh(refresh_token, self._current_grant, meta, client_id=client_id)
+
+    def _current_grant(self, family: RefreshFamily) -> Grant:
+        """Who the family belongs to now: roles may have changed, the user may be disabled."""
+        user = self.db.get(User, family.user_id) if family.user_id else None
+        if user is None or not user.is_active:
+            self.db.rollback()
+            self.revocation.revoke_session(family.session_id, reason="user_disabled")
+            raise InvalidRefreshToken("The account is disabled; the session has been ended.")
+        roles = user.role_names
+        scopes = tuple(sorted(set(family.scope.split()) & permissions_for(roles)))
+        session = self.sessions.get(family.session_id) or {}
+        return Grant(
+            subject=user.id,
+            user_id=user.id,
+            roles=roles,
+            scopes=scopes,
+            client_id=family.client_id or FIRST_PARTY_CLIENT,
+            auth_method=str(session.get("amr", "password")),
+        )
+
+    def logout(self, sid: str, principal_sub: str | None, meta: RequestMeta) -> bool:
+        return self.revocation.revoke_session(
+            sid, reason="logout", event="logout", actor=principal_sub, meta=meta
+        )
+
+    def session_of_refresh_token(self, refresh_token: str) -> str | None:
+        """The session id a refresh token belongs to (for logout with only a refresh token)."""
+        return self.db.scalar(
+            select(RefreshFamily.session_id)
+            .join(RefreshToken, RefreshToken.family_id == RefreshFamily.id)
+            .where(RefreshToken.token_hash == sha256_hex(refresh_token))
+        )

@@ -1,0 +1,204 @@
+"""API keys: ``limen_<prefix>_<secret><checksum>``, shown once, stored as a SHA-256 digest.
+
+The CRC32 checksum lets secret scanners and the server reject a mistyped key without a
+database hit; the prefix is a unique index, so verification is one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import ApiKey, User
+
+from .audit import AuditLog
+from .crypto import crc32_base62, digests_equal, random_base62, sha256_hex
+from .errors import InvalidToken, NotFound, PolicyViolation
+from .principal import Principal, RequestMeta
+from .rbac import bounded_scopes
+
+KEY_PATTERN = re.compile(r"^limen_([0-9A-Za-z]{8})_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$")
+PREFIX_LENGTH = 8
+SECRET_LENGTH = 32
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_GRACE = timedelta(days=30)
+MAX_LIFETIME = timedelta(days=366)
+
+
+def looks_like_api_key(value: str) -> bool:
+    return value.startswith("limen_") and not value.startswith("limen_rt_")
+
+
+def format_key(prefix: str, secret: str) -> str:
+    body = f"limen_{prefix}_{secret}"
+    return body + crc32_base62(body)
+
+
+def parse_key(value: str) -> str:
+    """The key's prefix if it is well-formed with a valid checksum, else InvalidToken."""
+    match = KEY_PATTERN.match(value)
+    if match is None:
+        raise InvalidToken("This is not a well-formed Limen API key.", "malformed")
+    prefix, secret, checksum = match.groups()
+    if crc32_base62(f"limen_{prefix}_{secret}") != checksum:
+        raise InvalidToken(
+            "The API key's checksum does not match: it was mistyped or truncated.", "malformed"
+        )
+    return prefix
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    row: ApiKey
+    secret: str  # the full key; returned to the owner once and never stored
+
+
+class ApiKeyService:
+    def __init__(self, db: DbSession, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._audit = audit
+        self._clock = clock
+
+    # -- management ----------------------------------------------------------------------
+    def create(
+        self,
+        owner: User,
+        name: str,
+        scopes: Sequence[str],
+        expires_at: datetime | None,
+        meta: RequestMeta | None = None,
+        *,
+        rotated_from: ApiKey | None = None,
+    ) -> IssuedKey:
+        now = self._clock()
+        chosen = bounded_scopes(scopes, owner.role_names)
+        if not chosen:
+            raise PolicyViolation("Choose at least one scope for the key, e.g. 'profile'.")
+        if expires_at is not None:
+            if expires_at <= now:
+                raise PolicyViolation("expires_at must be in the future.")
+            if expires_at - now > MAX_LIFETIME:
+                raise PolicyViolation("An API key may live at most 366 days; rotate it instead.")
+        prefix = random_base62(PREFIX_LENGTH)
+        plain = format_key(prefix, random_base62(SECRET_LENGTH))
+        row = ApiKey(
+            user_id=owner.id,
+            name=name,
+            prefix=prefix,
+            digest=sha256_hex(plain),
+            scopes=chosen,
+            created_at=now,
+            expires_at=expires_at,
+            rotated_from_id=rotated_from.id if rotated_from else None,
+        )
+        self._db.add(row)
+        self._db.flush()
+        self._audit.record("api_key.created", user_id=owner.id, actor=owner.id, meta=meta,
+                           key_id=row.id, prefix=prefix, scopes=chosen)
+        return IssuedKey(row, plain)
+
+    def list_for(self, owner_id: str) -> list[ApiKey]:
+        return list(
+            self._db.scalars(
+                select(ApiKey).where(ApiKey.user_id == owner_id).order_by(ApiKey.created_at.desc())
+            )
+        )
+
+    def get_own(self, owner_id: str, key_id: str) -> ApiKey:
+        row = self._db.get(ApiKey, key_id)
+        if row is None or row.user_id != owner_id:
+            raise NotFound(f"No API key with id {key_id} belongs to you.")
+        return row
+
+    def rotate(
+        self, owner: User, key_id: str, grace: timedelta, meta: RequestMeta | None = None
+    ) -> IssuedKey:
+        """A successor with the same name and scopes; the old key works until the grace ends."""
+        old = self.get_own(owner.id, key_id)
+        now = self._clock()
+        if not self._usable(old, now) or old.superseded_at is not None:
+            raise PolicyViolation(
+                "Only a live key that has not been rotated yet can be rotated; create a new one."
+            )
+        if grace < timedelta(0) or grace > MAX_GRACE:
+            raise PolicyViolation("The grace period must be between 0 seconds and 30 days.")
+        expires_at = None
+        if old.expires_at is not None:
+            expires_at = now + min(old.expires_at - old.created_at, MAX_LIFETIME)
+        issued = self.create(owner, old.name, old.scopes, expires_at, meta, rotated_from=old)
+        old.superseded_at = now
+        old.grace_until = now + grace
+        self._audit.record("api_key.rotated", user_id=owner.id, actor=owner.id, meta=meta,
+                           key_id=old.id, successor_id=issued.row.id,
+                           grace_seconds=int(grace.total_seconds()))
+        return issued
+
+    def revoke(self, owner_id: str, key_id: str, meta: RequestMeta | None = None) -> ApiKey:
+        row = self.get_own(owner_id, key_id)
+        if row.revoked_at is None:
+            row.revoked_at = self._clock()
+            self._audit.record("api_key.revoked", user_id=owner_id, actor=owner_id, meta=meta,
+                               key_id=row.id)
+        return row
+
+    # -- verification ----------------------------------------------------------------------
+    @staticmethod
+    def _usable(row: ApiKey, now: datetime) -> bool:
+        if row.revoked_at is not None:
+            return False
+        if row.expires_at is not None and row.expires_at <= now:
+            return False
+        return not (row.grace_until is not None and row.grace_until <= now)
+
+    def status(self, row: ApiKey) -> str:
+        now = self._clock()
+        if row.revoked_at is not None:
+            return "revoked"
+        if row.expires_at is not None and row.expires_at <= now:
+            return "expired"
+        if row.grace_until is not None:
+            return "rotated" if row.grace_until <= now else "grace"
+        return "active"
+
+    def verify(self, value: str) -> Principal:
+        prefix = parse_key(value)
+        found = self._db.execute(
+            select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix)
+        ).first()
+        if found is None or not digests_equal(found[0].digest, sha256_hex(value)):
+            raise InvalidToken("The API key is not valid.", "unknown_key")
+        key, owner = found
+        now = self._clock()
+        if key.revoked_at is not None:
+            raise InvalidToken("The API key has been revoked.", "revoked")
+        if key.expires_at is not None and key.expires_at <= now:
+            raise InvalidToken("The API key has expired; create or rotate one.", "expired")
+        if key.grace_until is not None and key.grace_until <= now:
+            raise InvalidToken(
+                "The API key was rotated and its grace period is over; use its successor.",
+                "rotated",
+            )
+        if not owner.is_active:
+            raise InvalidToken("The API key's owner is disabled.", "revoked")
+        if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+            # At most one write per key per minute, not one per request.
+            self._db.execute(
+                update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            self._db.commit()
+        return Principal(
+            sub=owner.id,
+            roles=owner.role_names,
+            scopes=frozenset(key.scopes),
+            auth_method="api_key",
+            credential="api_key",
+            email=owner.email,
+            api_key_id=key.id,
+            expires_at=key.expires_at,
+        )

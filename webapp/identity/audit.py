@@ -1,0 +1,47 @@
+"""Append-only audit events. Callers add them inside their own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import AuditEvent
+
+from .principal import RequestMeta
+
+
+class AuditLog:
+    def __init__(self, db: DbSession, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._clock = clock
+
+    def record(
+        self,
+        event: str,
+        *,
+        outcome: str = "success",
+        user_id: str | None = None,
+        actor: str | None = None,
+        client_id: str | None = None,
+        session_id: str | None = None,
+        meta: RequestMeta | None = None,
+        **details: Any,
+    ) -> AuditEvent:
+        """Add one event to the current transaction; it is written when the caller commits."""
+        row = AuditEvent(
+            occurred_at=self._clock(),
+            event=event,
+            outcome=outcome,
+            user_id=user_id,
+            actor=actor,
+            client_id=client_id,
+            session_id=session_id,
+            ip=meta.ip if meta else None,
+            request_id=meta.request_id if meta else None,
+            details=details,
+        )
+        self._db.add(row)
+        return row

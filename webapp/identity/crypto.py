@@ -1,0 +1,53 @@
+"""Small primitives shared by the identity core: random strings, digests, encryption at rest."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import zlib
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def random_base62(length: int) -> str:
+    return "".join(secrets.choice(BASE62) for _ in range(length))
+
+
+def base62_fixed(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, rem = divmod(number, 62)
+        digits.append(BASE62[rem])
+    return "".join(reversed(digits))
+
+
+def crc32_base62(text: str) -> str:
+    """Six base62 characters of CRC32: lets anyone reject a mistyped secret offline."""
+    return base62_fixed(zlib.crc32(text.encode()), 6)
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def fingerprint(value: str) -> str:
+    """What logs may show of a secret: the first 8 hex characters of its SHA-256."""
+    return sha256_hex(value)[:8]
+
+
+def digests_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def derive_fernet(secret_key: str, purpose: bytes) -> Fernet:
+    """A Fernet key for one purpose, derived from the deployment's secret key with HKDF."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"limen:" + purpose).derive(
+        secret_key.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))

@@ -1,0 +1,76 @@
+"""Typed failures of the identity core. Each carries what a caller needs to answer well."""
+
+from __future__ import annotations
+
+
+class IdentityError(Exception):
+    """Base of every identity failure; ``detail`` is safe to show to the client."""
+
+    code = "identity_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidCredentials(IdentityError):
+    """Wrong email or password. Deliberately does not say which."""
+
+    code = "invalid_credentials"
+
+
+class AccountLocked(IdentityError):
+    code = "account_locked"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            f"This account is locked after too many failed sign-in attempts. Try again in "
+            f"about {minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator "
+            "to unlock it."
+        )
+        self.retry_after = retry_after
+
+
+class AccountDisabled(IdentityError):
+    code = "account_disabled"
+
+
+class InvalidToken(IdentityError):
+    """A bearer credential was rejected; ``cause`` names the class of problem."""
+
+    code = "invalid_token"
+
+    def __init__(self, detail: str, cause: str = "invalid") -> None:
+        super().__init__(detail)
+        self.cause = cause
+
+
+class InvalidRefreshToken(IdentityError):
+    code = "invalid_grant"
+
+
+class RefreshReuseDetected(InvalidRefreshToken):
+    code = "invalid_grant"
+
+
+class PermissionDenied(IdentityError):
+    code = "forbidden"
+
+    def __init__(self, detail: str, permission: str | None = None) -> None:
+        super().__init__(detail)
+        self.permission = permission
+
+
+class NotFound(IdentityError):
+    code = "not_found"
+
+
+class Conflict(IdentityError):
+    code = "conflict"
+
+
+class PolicyViolation(IdentityError):
+    """Input that is well-formed but breaks a rule (weak password, scope beyond role)."""
+
+    code = "policy_violation"

@@ -1,0 +1,226 @@
+"""Local accounts: argon2id hashing and the lockout policy.
+
+The failure counter lives in the users row and is changed by single atomic UPDATEs, so
+parallel attempts count exactly and a locked account cannot be entered, even with the right
+password, until the lock expires.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import and_, case, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import Role, User, UTCDateTime
+
+from .audit import AuditLog
+from .crypto import fingerprint
+from .errors import AccountDisabled, AccountLocked, Conflict, InvalidCredentials, PolicyViolation
+from .principal import RequestMeta
+from .rbac import ANALYST
+
+MAX_PASSWORD_LENGTH = 1024
+
+
+def normalize_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise PolicyViolation(f"'{email[:80]}' is not a valid email address: {exc}") from exc
+
+
+class Passwords:
+    """argon2id with bounded concurrency so hashing cannot starve the rest of the process."""
+
+    def __init__(self, time_cost: int, memory_kib: int, parallelism: int, concurrency: int) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
+        )
+        self._gate = threading.BoundedSemaphore(concurrency)
+        self._dummy_hash = self.hash(secrets.token_urlsafe(16))
+
+    def hash(self, password: str) -> str:
+        with self._gate:
+            return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """True if it matches. With no hash, a dummy is checked so timing stays the same."""
+        with self._gate:
+            try:
+                return self._hasher.verify(password_hash or self._dummy_hash, password) and (
+                    password_hash is not None
+                )
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
+
+
+class LocalAccounts:
+    def __init__(
+        self,
+        db: DbSession,
+        passwords: Passwords,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        *,
+        lockout_threshold: int,
+        lockout_seconds: int,
+        min_length: int,
+    ) -> None:
+        self._db = db
+        self._passwords = passwords
+        self._audit = audit
+        self._clock = clock
+        self._threshold = lockout_threshold
+        self._lock_seconds = lockout_seconds
+        self._min_length = min_length
+
+    def check_new_password(self, password: str, email: str) -> None:
+        if len(password) < self._min_length:
+            raise PolicyViolation(
+                f"The password must be at least {self._min_length} characters long; a few "
+                "unrelated words make a strong, memorable one."
+            )
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise PolicyViolation(f"The password must be at most {MAX_PASSWORD_LENGTH} characters.")
+        if password.strip().lower() == email.lower():
+            raise PolicyViolation("The password must not be the email address.")
+
+    def create_user(
+        self,
+        email: str,
+        password: str | None,
+        *,
+        roles: tuple[str, ...] = (ANALYST,),
+        display_name: str = "",
+        meta: RequestMeta | None = None,
+        actor: str | None = None,
+    ) -> User:
+        """Create a local user in the caller's transaction (flushed, not committed)."""
+        email = normalize_email(email)
+        if password is not None:
+            self.check_new_password(password, email)
+        if self._db.scalar(select(User.id).where(User.email == email)) is not None:
+            raise Conflict(f"An account with the email {email} already exists. Sign in instead.")
+        role_rows = list(self._db.scalars(select(Role).where(Role.name.in_(roles))))
+        if len(role_rows) != len(set(roles)):
+            raise PolicyViolation(f"Unknown role in {', '.join(roles)}.")
+        user = User(
+            email=email,
+            display_name=display_name,
+            password_hash=self._passwords.hash(password) if password is not None else None,
+            roles=role_rows,
+            created_at=self._clock(),
+        )
+        self._db.add(user)
+        try:
+            self._db.flush()
+        except IntegrityError as exc:  # a concurrent registration won the race
+            self._db.rollback()
+            raise Conflict(f"An account with the email {email} already exists.") from exc
+        self._audit.record("user.created", user_id=user.id, actor=actor or user.id, meta=meta,
+                           roles=list(roles))
+        return user
+
+    def verify_login(self, email: str, password: str, meta: RequestMeta) -> User:
+        """The user whose password this is, or a typed failure. Commits its bookkeeping."""
+        now = self._clock()
+        try:
+            normalized = normalize_email(email)
+        except PolicyViolation:
+            normalized = email.strip().lower()
+        user = self._db.scalar(select(User).where(User.email == normalized))
+        if user is None:
+            self._passwords.verify(None, password)
+            self._fail(None, meta, reason="unknown_email", email_fp=fingerprint(normalized))
+            raise InvalidCredentials(self._invalid_detail())
+        if user.locked_until is not None and user.locked_until > now:
+            self._fail(user.id, meta, reason="locked")
+            raise AccountLocked(self._retry_after(user.locked_until, now))
+        if not self._passwords.verify(user.password_hash, password):
+            self._count_failure(user, now, meta)
+            raise InvalidCredentials(self._invalid_detail())
+        return self._succeed(user, password, now, meta)
+
+    # -- internals -------------------------------------------------------------------------
+    def _invalid_detail(self) -> str:
+        return (
+            "The email or password is incorrect. Check both and try again; after "
+            f"{self._threshold} failed attempts the account is locked for a while."
+        )
+
+    @staticmethod
+    def _retry_after(locked_until: datetime, now: datetime) -> int:
+        return max(1, int((locked_until - now).total_seconds() + 0.999))
+
+    def _fail(self, user_id: str | None, meta: RequestMeta, **details: object) -> None:
+        self._audit.record("login.failure", outcome="failure", user_id=user_id, meta=meta,
+                           **details)
+        self._db.commit()
+
+    def _count_failure(self, user: User, now: datetime, meta: RequestMeta) -> None:
+        expired_lock = and_(User.locked_until.is_not(None), User.locked_until <= now)
+        new_count = case((expired_lock, 1), else_=User.failed_login_count + 1)
+        lock_until = literal(now + timedelta(seconds=self._lock_seconds), UTCDateTime())
+        stmt = (
+            update(User)
+            .where(User.id == user.id)
+            .values(
+                failed_login_count=new_count,
+                locked_until=case(
+                    (new_count >= self._threshold, lock_until),
+                    (expired_lock, None),
+                    else_=User.locked_until,
+                ),
+            )
+            .returning(User.failed_login_count)
+            .execution_options(synchronize_session=False)
+        )
+        count = self._db.execute(stmt).scalar_one()
+        self._audit.record("login.failure", outcome="failure", user_id=user.id, meta=meta,
+                           reason="bad_password", failed_count=count)
+        if count == self._threshold:
+            self._audit.record("login.locked", outcome="failure", user_id=user.id, meta=meta,
+                               lock_seconds=self._lock_seconds)
+        self._db.commit()
+
+    def _succeed(self, user: User, password: str, now: datetime, meta: RequestMeta) -> User:
+        not_locked = or_(User.locked_until.is_(None), User.locked_until <= now)
+        values: dict[str, object] = {
+            "failed_login_count": 0,
+            "locked_until": None,
+            "last_login_at": now,
+        }
+        if user.password_hash and self._passwords.needs_rehash(user.password_hash):
+            values["password_hash"] = self._passwords.hash(password)
+        result = self._db.execute(
+            update(User)
+            .where(User.id == user.id, not_locked)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 0:  # locked by a parallel failure after we read the row
+            self._db.rollback()
+            self._db.refresh(user)
+            locked_until = user.locked_until or now
+            self._fail(user.id, meta, reason="locked")
+            raise AccountLocked(self._retry_after(locked_until, now))
+        if not user.is_active:
+            self._db.rollback()
+            self._fail(user.id, meta, reason="disabled")
+            raise AccountDisabled(
+                "This account is disabled. Ask an administrator to re-enable it."
+            )
+        self._db.flush()
+        self._db.refresh(user)
+        return user

@@ -1,0 +1,33 @@
+"""The Principal: who is calling, whatever door the request came through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    sub: str
+    roles: tuple[str, ...]
+    scopes: frozenset[str]
+    auth_method: str  # password | api_key | client_credentials | upstream:<name> | ...
+    credential: str  # access_token | api_key | cookie
+    client_id: str | None = None
+    sid: str | None = None
+    email: str | None = None
+    api_key_id: str | None = None
+    expires_at: datetime | None = None
+    token_id: str | None = field(default=None, compare=False)
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeta:
+    """Facts about the request that the core records but never decides on by itself."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None

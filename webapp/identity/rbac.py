@@ -1,0 +1,83 @@
+"""Authorization as data: which permission each role grants.
+
+Token and API-key scopes are permission names; what a principal may do is the intersection of
+what its roles grant and what its credential's scopes allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import PermissionDenied, PolicyViolation
+from .principal import Principal
+
+ANALYST = "analyst"
+ADMIN = "admin"
+
+ANALYST_PERMISSIONS = frozenset(
+    {"profile", "keys:read", "keys:write", "sessions:read", "sessions:write"}
+)
+ADMIN_PERMISSIONS = ANALYST_PERMISSIONS | frozenset(
+    {
+        "users:read",
+        "users:write",
+        "clients:read",
+        "clients:write",
+        "audit:read",
+        "jobs:read",
+        "jobs:write",
+        "signing-keys:write",
+    }
+)
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    ANALYST: ANALYST_PERMISSIONS,
+    ADMIN: ADMIN_PERMISSIONS,
+}
+ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())
+
+
+def permissions_for(roles: Iterable[str]) -> frozenset[str]:
+    granted: frozenset[str] = frozenset()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return granted
+
+
+def effective_permissions(principal: Principal) -> frozenset[str]:
+    return permissions_for(principal.roles) & principal.scopes
+
+
+def has_permission(principal: Principal, permission: str) -> bool:
+    return permission in effective_permissions(principal)
+
+
+def check(principal: Principal, permission: str) -> None:
+    if not has_permission(principal, permission):
+        if permission in permissions_for(principal.roles):
+            detail = (
+                f"This credential lacks the scope '{permission}'. Use a token or API key "
+                f"issued with '{permission}'."
+            )
+        else:
+            detail = f"Your role does not grant '{permission}'. Ask an administrator."
+        raise PermissionDenied(detail, permission=permission)
+
+
+def bounded_scopes(requested: Iterable[str], roles: Iterable[str]) -> list[str]:
+    """The requested scopes if the roles allow every one of them, else a PolicyViolation."""
+    wanted = sorted(set(requested))
+    allowed = permissions_for(roles)
+    unknown = [s for s in wanted if s not in ALL_PERMISSIONS]
+    if unknown:
+        raise PolicyViolation(
+            f"Unknown scope(s): {', '.join(unknown)}. Known scopes: "
+            f"{', '.join(sorted(ALL_PERMISSIONS))}."
+        )
+    beyond = [s for s in wanted if s not in allowed]
+    if beyond:
+        raise PolicyViolation(
+            f"Your role does not allow the scope(s) {', '.join(beyond)}; choose from "
+            f"{', '.join(sorted(allowed))}."
+        )
+    return wanted

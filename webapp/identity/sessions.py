@@ -1,0 +1,61 @@
+"""Live session records in Redis. Every issuance path writes one; every token check reads it.
+
+The record's existence is what keeps a session's access tokens valid: deleting it (logout,
+revocation) rejects them at once on every worker, long before their ``exp``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import redis
+
+KEY = "limen:session:{sid}"
+USER_INDEX = "limen:user-sessions:{uid}"
+
+
+class SessionStore:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    def write(
+        self,
+        sid: str,
+        *,
+        user_id: str | None,
+        client_id: str | None,
+        auth_method: str,
+        expires_at: datetime,
+        now: datetime,
+    ) -> None:
+        ttl = max(1, int((expires_at - now).total_seconds()))
+        record = {"uid": user_id, "cid": client_id, "amr": auth_method,
+                  "exp": int(expires_at.timestamp())}
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(KEY.format(sid=sid), json.dumps(record), ex=ttl)
+        if user_id:
+            index = USER_INDEX.format(uid=user_id)
+            pipe.sadd(index, sid)
+            pipe.expire(index, ttl, gt=True)
+            pipe.expire(index, ttl, nx=True)
+        pipe.execute()
+
+    def get(self, sid: str) -> dict[str, Any] | None:
+        raw = self._redis.get(KEY.format(sid=sid))
+        return json.loads(raw) if raw else None
+
+    def exists(self, sid: str) -> bool:
+        return bool(self._redis.exists(KEY.format(sid=sid)))
+
+    def delete(self, sid: str, user_id: str | None = None) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(KEY.format(sid=sid))
+        if user_id:
+            pipe.srem(USER_INDEX.format(uid=user_id), sid)
+        pipe.execute()
+
+    def sessions_of(self, user_id: str) -> set[str]:
+        members = self._redis.smembers(USER_INDEX.format(uid=user_id))
+        return {m.decode() if isinstance(m, bytes) else m for m in members}

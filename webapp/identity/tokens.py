@@ -1,0 +1,374 @@
+"""Token issuance, refresh rotation and access-token decoding (RFC 9068 JWTs).
+
+Every path that issues tokens goes through ``TokenService.start_session``, which writes the
+session row and the Redis session record before any token leaves the server.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+from cryptography.fernet import Fernet, InvalidToken as FernetInvalid
+from joserfc import jws, jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    JoseError,
+    MissingClaimError,
+)
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import RefreshFamily, RefreshToken, Session
+
+from .audit import AuditLog
+from .crypto import sha256_hex
+from .errors import InvalidRefreshToken, InvalidToken, RefreshReuseDetected
+from .principal import RequestMeta
+from .revocation import Revocation
+from .sessions import SessionStore
+from .signing_keys import ALG, KeyRing
+
+ACCESS_TOKEN_TYP = "at+jwt"
+REFRESH_PREFIX = "limen_rt_"
+MAX_TOKEN_LENGTH = 8192
+RETRY_KEY = "limen:refresh-retry:{digest}"
+CLOCK_LEEWAY = 5
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    expires_in: int
+    expires_at: int
+    refresh_token: str | None
+    scope: str
+    session_id: str
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Who a session is for; what every issuance path hands to ``start_session``."""
+
+    subject: str
+    user_id: str | None
+    roles: tuple[str, ...]
+    scopes: tuple[str, ...]
+    client_id: str
+    auth_method: str
+
+
+class TokenService:
+    def __init__(
+        self,
+        db: DbSession,
+        redis_client: redis.Redis,
+        sessions: SessionStore,
+        keys: KeyRing,
+        revocation: Revocation,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        retry_cipher: Fernet,
+        *,
+        issuer: str,
+        audience: str,
+        access_ttl: int,
+        refresh_ttl: int,
+        retry_window: int,
+    ) -> None:
+        self._db = db
+        self._redis = redis_client
+        self._sessions = sessions
+        self._keys = keys
+        self._revocation = revocation
+        self._audit = audit
+        self._clock = clock
+        self._cipher = retry_cipher
+        self.issuer = issuer
+        self.audience = audience
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+        self.retry_window = retry_window
+
+    # -- issuance ----------------------------------------------------------------------------
+    def start_session(
+        self, grant: Grant, meta: RequestMeta, *, with_refresh: bool = True
+    ) -> TokenSet:
+        """Create a session (row + Redis record) and its first tokens."""
+        self._keys.signing_key()  # may create the first key; never inside our transaction
+        now = self._clock()
+        sid = secrets.token_urlsafe(24)
+        expires_at = now + timedelta(seconds=self.refresh_ttl)
+        self._db.add(
+            Session(
+                id=sid,
+                user_id=grant.user_id,
+                client_id=grant.client_id,
+                auth_method=grant.auth_method,
+                ip=meta.ip,
+                user_agent=(meta.user_agent or "")[:255] or None,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=expires_at,
+            )
+        )
+        self._db.flush()  # the session row first: families reference it
+        refresh_plain = None
+        if with_refresh:
+            family = RefreshFamily(
+                session_id=sid,
+                user_id=grant.user_id,
+                client_id=grant.client_id,
+                scope=" ".join(grant.scopes),
+                created_at=now,
+                expires_at=expires_at,
+            )
+            self._db.add(family)
+            self._db.flush()
+            refresh_plain, _ = self._new_refresh(family, parent=None, now=now)
+        self._audit.record("session.created", user_id=grant.user_id, client_id=grant.client_id,
+                           session_id=sid, meta=meta, auth_method=grant.auth_method)
+        # The live record goes first: a token must never exist without it.
+        self._sessions.write(sid, user_id=grant.user_id, client_id=grant.client_id,
+                             auth_method=grant.auth_method, expires_at=expires_at, now=now)
+        try:
+            self._db.commit()
+        except Exception:
+            self._db.rollback()
+            self._sessions.delete(sid, grant.user_id)
+            raise
+        return self._token_set(grant, sid, refresh_plain, now)
+
+    def _new_refresh(
+        self, family: RefreshFamily, parent: RefreshToken | None, now: datetime
+    ) -> tuple[str, RefreshToken]:
+        plain = REFRESH_PREFIX + secrets.token_urlsafe(32)
+        row = RefreshToken(
+            family_id=family.id,
+            token_hash=sha256_hex(plain),
+            parent_id=parent.id if parent else None,
+            status="active",
+            created_at=now,
+            expires_at=family.expires_at,
+        )
+        self._db.add(row)
+        self._db.flush()
+        return plain, row
+
+    def _token_set(
+        self, grant: Grant, sid: str, refresh: str | None, now: datetime
+    ) -> TokenSet:
+        access, exp = self.mint_access(grant, sid, now)
+        return TokenSet(
+            access_token=access,
+            expires_in=exp - int(now.timestamp()),
+            expires_at=exp,
+            refresh_token=refresh,
+            scope=" ".join(grant.scopes),
+            session_id=sid,
+        )
+
+    def mint_access(self, grant: Grant, sid: str, now: datetime) -> tuple[str, int]:
+        kid, key = self._keys.signing_key()
+        iat = int(now.timestamp())
+        exp = iat + self.access_ttl
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": grant.subject,
+            "aud": self.audience,
+            "exp": exp,
+            "iat": iat,
+            "jti": secrets.token_urlsafe(16),
+            "client_id": grant.client_id,
+            "scope": " ".join(grant.scopes),
+            "sid": sid,
+            "roles": list(grant.roles),
+            "amr": grant.auth_method,
+        }
+        header = {"alg": ALG, "kid": kid, "typ": ACCESS_TOKEN_TYP}
+        return jwt.encode(header, claims, key, algorithms=[ALG]), exp
+
+    # -- refresh -----------------------------------------------------------------------------
+    def refresh(
+        self,
+        refresh_token: str,
+        grant_for: Callable[[RefreshFamily], Grant],
+        meta: RequestMeta,
+        *,
+        client_id: str | None = None,
+    ) -> TokenSet:
+        """Rotate a refresh token. ``grant_for`` re-reads who the family belongs to now."""
+        if not refresh_token.startswith(REFRESH_PREFIX) or len(refresh_token) > 200:
+            raise InvalidRefreshToken("This is not a Limen refresh token. Sign in again.")
+        digest = sha256_hex(refresh_token)
+        row = self._db.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
+        if row is None:
+            raise InvalidRefreshToken("The refresh token is unknown or expired. Sign in again.")
+        family = self._db.get(RefreshFamily, row.family_id)
+        now = self._clock()
+        self._check_family(family, row, now, client_id)
+        assert family is not None  # _check_family raised otherwise
+        if row.status == "active":
+            rotated = self._db.execute(
+                update(RefreshToken)
+                .where(RefreshToken.id == row.id, RefreshToken.status == "active")
+                .values(status="rotated", rotated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if rotated.rowcount == 1:
+                return self._rotate(family, row, digest, grant_for(family), now, meta)
+            self._db.rollback()  # another request rotated it first
+            self._db.refresh(row)
+        if row.status == "rotated":
+            replay = self._idempotent_retry(row, digest, now)
+            if replay is not None:
+                self._audit.record("token.refresh_retry", user_id=family.user_id,
+                                   client_id=family.client_id, session_id=family.session_id,
+                                   meta=meta)
+                self._db.commit()
+                return replay
+            self._revocation.revoke_session(
+                family.session_id, reason="refresh_reuse", event="token.reuse_detected",
+                meta=meta,
+            )
+            raise RefreshReuseDetected(
+                "This refresh token was already used. For your safety the session it belonged "
+                "to has been signed out everywhere; sign in again."
+            )
+        raise InvalidRefreshToken("The refresh token has been revoked. Sign in again.")
+
+    def _check_family(
+        self, family: RefreshFamily | None, row: RefreshToken, now: datetime,
+        client_id: str | None,
+    ) -> None:
+        if family is None or family.revoked_at is not None:
+            raise InvalidRefreshToken("This session has been signed out. Sign in again.")
+        if family.expires_at <= now or row.expires_at <= now:
+            raise InvalidRefreshToken("The session has expired. Sign in again.")
+        if client_id is not None and family.client_id != client_id:
+            raise InvalidRefreshToken("The refresh token was issued to another client.")
+        if not self._sessions.exists(family.session_id):
+            raise InvalidRefreshToken("This session has been signed out. Sign in again.")
+
+    def _rotate(
+        self,
+        family: RefreshFamily,
+        old: RefreshToken,
+        old_digest: str,
+        grant: Grant,
+        now: datetime,
+        meta: RequestMeta,
+    ) -> TokenSet:
+        plain, new = self._new_refresh(family, parent=old, now=now)
+        self._db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == old.id)
+            .values(successor_id=new.id)
+            .execution_options(synchronize_session=False)
+        )
+        self._db.execute(
+            update(Session)
+            .where(Session.id == family.session_id)
+            .values(last_seen_at=now, ip=meta.ip)
+            .execution_options(synchronize_session=False)
+        )
+        self._audit.record("token.refreshed", user_id=family.user_id, client_id=family.client_id,
+                           session_id=family.session_id, meta=meta)
+        result = self._token_set(grant, family.session_id, plain, now)
+        self._db.commit()
+        if self.retry_window > 0:
+            blob = self._cipher.encrypt(json.dumps(asdict(result)).encode())
+            self._redis.set(RETRY_KEY.format(digest=old_digest), blob, ex=self.retry_window)
+        return result
+
+    def _idempotent_retry(
+        self, row: RefreshToken, digest: str, now: datetime
+    ) -> TokenSet | None:
+        """The same successor for a repeat of the immediately previous token, in the window."""
+        if self.retry_window <= 0 or row.rotated_at is None or row.successor_id is None:
+            return None
+        if (now - row.rotated_at).total_seconds() > self.retry_window:
+            return None
+        successor = self._db.get(RefreshToken, row.successor_id)
+        if successor is None or successor.status != "active":
+            return None
+        deadline = time.monotonic() + 2.0
+        while True:  # the winner writes the cache right after it commits
+            blob = self._redis.get(RETRY_KEY.format(digest=digest))
+            if blob is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if blob is None:
+            return None
+        try:
+            return TokenSet(**json.loads(self._cipher.decrypt(blob)))
+        except (FernetInvalid, TypeError, ValueError):
+            return None
+
+    # -- decoding ----------------------------------------------------------------------------
+    def decode_access(self, token: str) -> dict[str, Any]:
+        """Verified claims of an access token, or InvalidToken naming the cause class."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("The access token is too long to be a Limen token.", "malformed")
+        try:
+            header = jws.extract_compact(token.encode()).protected
+        except (JoseError, ValueError, TypeError, UnicodeError) as exc:
+            raise InvalidToken("The access token is not a well-formed JWT.", "malformed") from exc
+        alg = header.get("alg")
+        if alg != ALG:
+            raise InvalidToken(
+                f"Tokens signed with alg {str(alg)[:16]!r} are not accepted; Limen signs {ALG}.",
+                "bad_algorithm",
+            )
+        if header.get("typ") not in (ACCESS_TOKEN_TYP, "application/at+jwt"):
+            raise InvalidToken("This JWT is not an access token (typ must be at+jwt).", "wrong_type")
+        kid = header.get("kid")
+        key = self._keys.verification_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken(
+                "The token was signed with an unknown key id: was it issued by another "
+                "deployment, or has its key been retired? Get a new token.",
+                "unknown_kid",
+            )
+        try:
+            decoded = jwt.decode(token, key, algorithms=[ALG])
+        except BadSignatureError as exc:
+            raise InvalidToken("The token's signature does not verify.", "bad_signature") from exc
+        except (JoseError, ValueError, TypeError) as exc:
+            raise InvalidToken("The access token could not be decoded.", "malformed") from exc
+        self._validate_claims(decoded.claims)
+        return decoded.claims
+
+    def _validate_claims(self, claims: dict[str, Any]) -> None:
+        registry = jwt.JWTClaimsRegistry(
+            now=int(self._clock().timestamp()),
+            leeway=CLOCK_LEEWAY,
+            iss={"essential": True, "value": self.issuer},
+            aud={"essential": True, "value": self.audience},
+            exp={"essential": True},
+            sub={"essential": True},
+            sid={"essential": True},
+            client_id={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except ExpiredTokenError as exc:
+            raise InvalidToken("The access token has expired; refresh it.", "expired") from exc
+        except (InvalidClaimError, MissingClaimError) as exc:
+            claim = getattr(exc, "claim", "") or ""
+            cause = {"aud": "bad_audience", "iss": "bad_issuer"}.get(claim, "bad_claims")
+            raise InvalidToken(f"The token's {claim or 'claims'} claim is not valid here.",
+                               cause) from exc
+        except (JoseError, TypeError, ValueError) as exc:
+            raise InvalidToken("The token's claims are not valid.", "bad_claims") from exc
+        if not isinstance(claims.get("exp"), int) or not isinstance(claims.get("sid"), str):
+            raise InvalidToken("The token's claims are not valid.", "bad_claims")

@@ -1,0 +1,67 @@
+"""authenticate(): the ONE path that turns any credential into a Principal.
+
+Bearer JWTs, API keys (in ``Authorization`` or ``X-API-Key``) and the portal cookie all come
+through here; no view, guard or endpoint verifies a credential any other way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from .api_keys import ApiKeyService, looks_like_api_key
+from .errors import InvalidToken
+from .principal import Principal
+from .sessions import SessionStore
+from .tokens import REFRESH_PREFIX, TokenService
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A raw credential and where it came from (``cookie`` credentials need CSRF checks)."""
+
+    value: str
+    source: Literal["bearer", "x-api-key", "cookie"]
+
+
+class Verifier:
+    def __init__(self, tokens: TokenService, sessions: SessionStore, api_keys: ApiKeyService):
+        self._tokens = tokens
+        self._sessions = sessions
+        self._api_keys = api_keys
+
+    def authenticate(self, credential: Credential) -> Principal:
+        value = credential.value.strip()
+        if not value:
+            raise InvalidToken("The credential is empty.", "malformed")
+        if value.startswith(REFRESH_PREFIX):
+            raise InvalidToken(
+                "This is a refresh token; send it to /auth/refresh and use the access token.",
+                "wrong_type",
+            )
+        if looks_like_api_key(value):
+            if credential.source == "cookie":
+                raise InvalidToken("API keys are not accepted in cookies.", "wrong_type")
+            return self._api_keys.verify(value)
+        if credential.source == "x-api-key":
+            raise InvalidToken("X-API-Key carries API keys (limen_...), not JWTs.", "wrong_type")
+        claims = self._tokens.decode_access(value)
+        if not self._sessions.exists(claims["sid"]):
+            raise InvalidToken(
+                "The session behind this token has been signed out (logout or revocation). "
+                "Sign in again.",
+                "revoked_session",
+            )
+        roles = claims.get("roles") or []
+        return Principal(
+            sub=claims["sub"],
+            roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            auth_method=str(claims.get("amr", "unknown")),
+            credential="cookie" if credential.source == "cookie" else "access_token",
+            client_id=claims.get("client_id"),
+            sid=claims["sid"],
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            token_id=claims.get("jti"),
+        )

@@ -1,0 +1,123 @@
+"""Request and response schemas, defined once: they validate bodies and generate OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- /auth ---------------------------------------------------------------------------------
+class RegisterRequest(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+    display_name: str = Field("", max_length=200)
+
+
+class LoginRequest(Strict):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(Strict):
+    refresh_token: str | None = Field(None, min_length=1, max_length=200)
+
+
+class LogoutRequest(Strict):
+    refresh_token: str | None = Field(None, min_length=1, max_length=200)
+
+
+class TokenResponse(Out):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    expires_at: int
+    refresh_token: str | None
+    scope: str
+    session_id: str
+    csrf_token: str = Field(description="Send as X-CSRFToken with cookie-authenticated writes.")
+
+
+class CsrfResponse(Out):
+    csrf_token: str
+
+
+class UserOut(Out):
+    id: str
+    email: str
+    display_name: str
+    roles: list[str]
+    created_at: datetime
+
+
+# -- /api/v1 ---------------------------------------------------------------------------------
+class MeResponse(Out):
+    sub: str
+    email: str | None
+    display_name: str | None
+    roles: list[str]
+    scopes: list[str]
+    permissions: list[str]
+    client_id: str | None
+    session_id: str | None
+    auth_method: str
+    credential: str
+    api_key_id: str | None
+    expires_at: datetime | None
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1, max_length=32)
+    expires_in_days: int | None = Field(None, ge=1, le=366)
+    expires_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> ApiKeyCreate:
+        if self.expires_in_days is not None and self.expires_at is not None:
+            raise ValueError("give expires_in_days or expires_at, not both")
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at needs a timezone, e.g. 2027-01-31T00:00:00Z")
+        return self
+
+
+class ApiKeyRotate(Strict):
+    grace_seconds: int = Field(86_400, ge=0, le=30 * 86_400)
+
+
+class ApiKeyOut(Out):
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    status: Literal["active", "grace", "rotated", "revoked", "expired"]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    grace_until: datetime | None
+    rotated_from_id: str | None
+
+
+class ApiKeyIssued(ApiKeyOut):
+    key: str = Field(description="The full API key. Shown once; store it now.")
+
+
+class ApiKeyList(Out):
+    items: list[ApiKeyOut]
+
+
+class ProblemOut(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str

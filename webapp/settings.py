@@ -1,0 +1,165 @@
+"""Typed settings read from ``LIMEN_*`` environment variables and validated at start-up.
+
+Precedence: defaults < environment < explicit keyword overrides (what tests pass to
+``create_app``). ``problems()`` explains every misconfiguration together with its fix;
+production refuses to start while any remains.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_KEY_LENGTH = 32
+DEFAULT_INSTANCE = Path.cwd() / "instance"
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIMEN_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "production"
+    instance_path: Path = DEFAULT_INSTANCE
+    database_url: str | None = None
+    redis_url: str | None = None
+    issuer: str = "http://127.0.0.1:5000"
+    api_audience: str | None = None
+    secret_key: SecretStr | None = None
+    cookie_secure: bool = True
+
+    access_token_ttl: int = Field(600, ge=10, le=86_400)
+    refresh_token_ttl: int = Field(30 * 86_400, ge=60)
+    refresh_retry_window: int = Field(10, ge=0, le=120)
+    lockout_threshold: int = Field(5, ge=1, le=1000)
+    lockout_seconds: int = Field(3600, ge=1)
+    registration_enabled: bool = True
+    password_min_length: int = Field(12, ge=8, le=128)
+
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(65_536, ge=8_192)
+    argon2_parallelism: int = Field(4, ge=1)
+    # Bounds concurrent argon2 hashes per process so logins cannot starve token checks.
+    password_hash_concurrency: int = Field(2, ge=1)
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    ratelimit_login: str = "10/minute;100/hour"
+    ratelimit_register: str = "5/minute;50/hour"
+    ratelimit_enabled: bool = True
+    log_format: Literal["json", "console"] | None = None
+    log_level: str = "INFO"
+    trusted_proxies: int = Field(0, ge=0, le=5)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_shape(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"LIMEN_ISSUER must be an http(s) URL, got {value!r}")
+        if parts.query or parts.fragment:
+            raise ValueError("LIMEN_ISSUER must not have a query or fragment")
+        return value.rstrip("/")
+
+    # -- derived values ---------------------------------------------------------------
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def audience(self) -> str:
+        return self.api_audience or self.issuer
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # SQLAlchemy wants an explicit driver for psycopg 3.
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url[len("postgres://") :]
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{self.instance_path / 'limen.db'}"
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.is_production else "console")
+
+    @property
+    def cookie_prefix_host(self) -> str:
+        """`__Host-` needs Secure, Path=/ and no Domain: used whenever cookies are Secure."""
+        return "__Host-" if self.cookie_secure else ""
+
+    def secret_key_value(self) -> str:
+        if self.secret_key is None:
+            raise RuntimeError("LIMEN_SECRET_KEY is not set")
+        return self.secret_key.get_secret_value()
+
+    # -- validation ---------------------------------------------------------------------
+    def problems(self) -> list[str]:
+        """Every misconfiguration, each with what to do about it."""
+        found: list[str] = []
+        secret = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(secret) < MIN_SECRET_KEY_LENGTH:
+            found.append(
+                "LIMEN_SECRET_KEY is "
+                + ("unset" if not secret else f"only {len(secret)} characters")
+                + f": set it to at least {MIN_SECRET_KEY_LENGTH} random characters, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, and use the "
+                "same value on every node."
+            )
+        loopback = is_loopback_url(self.issuer)
+        if self.issuer.startswith("http://") and not loopback:
+            found.append(
+                f"LIMEN_ISSUER={self.issuer} uses http on a non-loopback host: use the public "
+                "https:// URL clients reach (terminate TLS in front of Limen)."
+            )
+        if not self.cookie_secure and not loopback:
+            found.append(
+                "LIMEN_COOKIE_SECURE=false is only allowed for a loopback issuer: remove it, "
+                "browsers must only send Limen's cookies over https."
+            )
+        if self.is_production and not self.redis_url:
+            found.append(
+                "LIMEN_REDIS_URL is unset: production needs a real Redis for sessions, "
+                "revocation and rate limits, e.g. LIMEN_REDIS_URL=redis://127.0.0.1:6379/0."
+            )
+        if self.is_production and not self.database_url:
+            found.append(
+                "LIMEN_DATABASE_URL is unset: production needs PostgreSQL, e.g. "
+                "LIMEN_DATABASE_URL=postgresql://limen@db/limen."
+            )
+        if self.refresh_token_ttl <= self.access_token_ttl:
+            found.append(
+                "LIMEN_REFRESH_TOKEN_TTL must be longer than LIMEN_ACCESS_TOKEN_TTL: raise it "
+                "(default 30 days)."
+            )
+        return found
+
+
+def development_secret(instance_path: Path) -> str:
+    """The dev server's secret key, generated once and kept 0600 in the instance folder."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
