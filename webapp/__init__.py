@@ -41,10 +41,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def resolve_settings(settings: Settings | dict[str, Any] | None) -> Settings:
-    if isinstance(settings, Settings):
-        resolved = settings
-    else:
-        resolved = Settings(**(settings or {}))
+    resolved = settings if isinstance(settings, Settings) else Settings(**(settings or {}))
     if not resolved.is_production and resolved.secret_key is None:
         resolved = resolved.model_copy(
             update={"secret_key": SecretStr(development_secret(resolved.instance_path))}
@@ -71,7 +68,7 @@ def _flask_config(s: Settings) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_ENABLED": s.ratelimit_enabled,
         "RATELIMIT_STORAGE_URI": s.redis_url or "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,  # its Retry-After would leak onto 423s
         "RATELIMIT_KEY_PREFIX": "limen-rl",
         "JSON_SORT_KEYS": False,
     }
@@ -83,13 +80,18 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     if s.is_production and problems:
         raise ConfigurationError(problems)
 
-    app = Flask(__name__, instance_path=str(s.instance_path.resolve()),
-                static_folder=str(Path(__file__).resolve().parent.parent / "static"))
+    app = Flask(
+        __name__,
+        instance_path=str(s.instance_path.resolve()),
+        static_folder=str(Path(__file__).resolve().parent.parent / "static"),
+    )
     app.config.update(_flask_config(s))
     app.extensions["limen.settings"] = s
     if s.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=s.trusted_proxies, x_proto=s.trusted_proxies,
+            app.wsgi_app,
+            x_for=s.trusted_proxies,
+            x_proto=s.trusted_proxies,
             x_host=s.trusted_proxies,
         )
 

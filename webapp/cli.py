@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup
 from flask_migrate.cli import db as db_group
+from werkzeug.serving import run_simple
 
 from webapp import ConfigurationError, create_app, resolve_settings
 from webapp.diagnostics import run_checks
@@ -26,8 +27,9 @@ def _factory() -> Flask:
         sys.exit(1)
 
 
-@click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False,
-             add_version_option=False)
+@click.group(
+    cls=FlaskGroup, create_app=_factory, add_default_commands=False, add_version_option=False
+)
 def main() -> None:
     """Limen identity server: run it, migrate it, check it, seed it."""
 
@@ -35,7 +37,7 @@ def main() -> None:
 main.add_command(db_group)
 
 
-@main.command("dev")
+@main.command("dev", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--instance", default="instance", show_default=True, type=click.Path(path_type=Path))
@@ -67,10 +69,11 @@ def dev(host: str, port: int, instance: Path) -> None:
         click.echo(f"    email:    {email}")
         click.echo(f"    password: {password}")
     click.echo(f"  Try:      curl {settings.issuer}/healthz")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    # Flask's app.run() refuses to run under its own CLI; serve with Werkzeug directly.
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
-@main.command("run")
+@main.command("run", with_appcontext=False)
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=1, show_default=True, type=int)
@@ -80,8 +83,12 @@ def run(bind: str, workers: int, threads: int) -> None:
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            for key, value in {"bind": bind, "workers": workers, "threads": threads,
-                               "accesslog": None}.items():
+            for key, value in {
+                "bind": bind,
+                "workers": workers,
+                "threads": threads,
+                "accesslog": None,
+            }.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:
@@ -90,7 +97,7 @@ def run(bind: str, workers: int, threads: int) -> None:
     _Gunicorn().run()
 
 
-@main.command("check")
+@main.command("check", with_appcontext=False)
 def check() -> None:
     """Validate settings and reach the database and Redis; explain every problem found."""
     try:
@@ -109,14 +116,20 @@ def check() -> None:
 
 @main.command("create-user")
 @click.option("--email", required=True)
-@click.option("--role", "roles", type=click.Choice(["admin", "analyst"]), multiple=True,
-              default=("analyst",), show_default=True)
+@click.option(
+    "--role",
+    "roles",
+    type=click.Choice(["admin", "analyst"]),
+    multiple=True,
+    default=("analyst",),
+    show_default=True,
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--display-name", default="")
 @click.option("--json", "as_json", is_flag=True)
-@with_appcontext
-def create_user(email: str, roles: tuple[str, ...], password_stdin: bool, display_name: str,
-                as_json: bool) -> None:
+def create_user(
+    email: str, roles: tuple[str, ...], password_stdin: bool, display_name: str, as_json: bool
+) -> None:
     """Create a local user."""
     from webapp.extensions import db, identity
     from webapp.identity.errors import IdentityError
@@ -128,8 +141,9 @@ def create_user(email: str, roles: tuple[str, ...], password_stdin: bool, displa
     else:
         raise click.UsageError("No terminal to ask for a password: pass --password-stdin.")
     try:
-        user = identity().accounts.create_user(email, password, roles=roles,
-                                               display_name=display_name, actor="cli")
+        user = identity().accounts.create_user(
+            email, password, roles=roles, display_name=display_name, actor="cli"
+        )
         db.session.commit()
     except IdentityError as exc:
         db.session.rollback()
@@ -139,7 +153,6 @@ def create_user(email: str, roles: tuple[str, ...], password_stdin: bool, displa
         click.echo(json.dumps({"id": user.id, "email": user.email, "roles": list(roles)}))
     else:
         click.echo(f"Created {user.email} ({', '.join(roles)}), id {user.id}")
-
 
 
 if __name__ == "__main__":

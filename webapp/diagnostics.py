@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from alembic.runtime.migration import MigrationContext
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -64,8 +64,11 @@ def check_database(settings: Settings) -> list[str]:
 def _check_keys(settings: Settings, session: DbSession) -> list[str]:
     if settings.secret_key is None:
         return []
-    ring = KeyRing(session, derive_fernet(settings.secret_key_value(), b"signing-keys"),
-                   lambda: datetime.now(UTC))
+    ring = KeyRing(
+        session,
+        derive_fernet(settings.secret_key_value(), b"signing-keys"),
+        lambda: datetime.now(UTC),
+    )
     bad = ring.check_decryptable()
     if bad:
         return [
@@ -81,12 +84,13 @@ def check_redis(settings: Settings) -> list[str]:
         return []
     shown = safe_url(settings.redis_url)
     try:
-        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
-                                      socket_timeout=2)
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+        )
         client.ping()
         client.close()
     except redis.exceptions.ConnectionError as exc:
-        return [f"Redis at {shown} refused the connection ({exc}): is redis-server running?"]
+        return [f"Redis at {shown} refused the connection: is redis-server running? ({exc})"]
     except redis.exceptions.RedisError as exc:
         return [f"Redis at {shown} answered with an error ({exc}): check the URL and password."]
     return []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import redis
 import structlog
 from flask import Blueprint, Flask, Response, request
@@ -9,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from webapp.extensions import db
+from webapp.extensions import db, limiter
 from webapp.identity.errors import IdentityError
 from webapp.identity.signing_keys import KeyRingError
 from webapp.problems import Problem, from_http_exception, from_identity_error, problem_response
@@ -28,9 +30,27 @@ def _unavailable(exc: Exception) -> Response:
     db.session.rollback()
     log.error("dependency_unavailable", error=type(exc).__name__)
     return problem_response(
-        Problem(503, "service-unavailable", "Service unavailable",
-                "A backing service (database or Redis) is unreachable; nothing was changed. "
-                "Retry shortly.", {"Retry-After": "5"})
+        Problem(
+            503,
+            "service-unavailable",
+            "Service unavailable",
+            "A backing service (database or Redis) is unreachable; nothing was changed. "
+            "Retry shortly.",
+            {"Retry-After": "5"},
+        )
+    )
+
+
+def _rate_limited() -> Problem:
+    current = limiter.current_limit
+    wait = max(1, int(current.reset_at - time.time())) if current else 60
+    return Problem(
+        429,
+        "rate-limited",
+        "Too many requests",
+        f"Too many requests from you; wait {wait} s before trying again.",
+        {"Retry-After": str(wait)},
+        retry_after=wait,
     )
 
 
@@ -47,14 +67,20 @@ def register_json_errors(bp: Blueprint | Flask) -> None:
 
     @bp.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response:
-        return problem_response(Problem(
-            403, "csrf-failed", "CSRF check failed",
-            "Cookie-authenticated writes need the X-CSRFToken header; get a token from "
-            "GET /auth/csrf (or the login response) and send it back.",
-        ))
+        return problem_response(
+            Problem(
+                403,
+                "csrf-failed",
+                "CSRF check failed",
+                "Cookie-authenticated writes need the X-CSRFToken header; get a token from "
+                "GET /auth/csrf (or the login response) and send it back.",
+            )
+        )
 
     @bp.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
+        if exc.code == 429:
+            return problem_response(_rate_limited())
         return problem_response(from_http_exception(exc, _max_body()))
 
     @bp.errorhandler(redis.exceptions.ConnectionError)
@@ -66,10 +92,16 @@ def register_json_errors(bp: Blueprint | Flask) -> None:
     @bp.errorhandler(KeyRingError)
     def _keyring(exc: KeyRingError) -> Response:
         log.error("keyring_error", error=str(exc))
-        return problem_response(Problem(
-            503, "signing-unavailable", "Signing unavailable",
-            "The server cannot sign tokens right now; an operator should run "
-            "`limen-server check`.", {"Retry-After": "30"}))
+        return problem_response(
+            Problem(
+                503,
+                "signing-unavailable",
+                "Signing unavailable",
+                "The server cannot sign tokens right now; an operator should run "
+                "`limen-server check`.",
+                {"Retry-After": "30"},
+            )
+        )
 
 
 def register_app_errors(app: Flask) -> None:
@@ -82,7 +114,12 @@ def register_app_errors(app: Flask) -> None:
             return problem_response(from_http_exception(exc, _max_body()))
         db.session.rollback()
         log.exception("unhandled_error", path=request.path)
-        return problem_response(Problem(
-            500, "internal-error", "Internal error",
-            "Something went wrong on our side and nothing was changed. Quote the request id "
-            "from the X-Request-ID header when you report it."))
+        return problem_response(
+            Problem(
+                500,
+                "internal-error",
+                "Internal error",
+                "Something went wrong on our side and nothing was changed. Quote the request id "
+                "from the X-Request-ID header when you report it.",
+            )
+        )

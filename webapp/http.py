@@ -6,8 +6,8 @@ this module is where a request's credential is found and handed to ``authenticat
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import json
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -54,20 +54,39 @@ REFRESH_COOKIE_PATH = "/auth/refresh"
 
 def set_token_cookies(response: Response, tokens: TokenSet) -> None:
     s = settings()
-    response.set_cookie(access_cookie_name(), tokens.access_token, max_age=tokens.expires_in,
-                        path="/", secure=s.cookie_secure, httponly=True, samesite="Lax")
+    response.set_cookie(
+        access_cookie_name(),
+        tokens.access_token,
+        max_age=tokens.expires_in,
+        path="/",
+        secure=s.cookie_secure,
+        httponly=True,
+        samesite="Lax",
+    )
     if tokens.refresh_token:
-        response.set_cookie(refresh_cookie_name(), tokens.refresh_token,
-                            max_age=s.refresh_token_ttl, path=REFRESH_COOKIE_PATH,
-                            secure=s.cookie_secure, httponly=True, samesite="Lax")
+        response.set_cookie(
+            refresh_cookie_name(),
+            tokens.refresh_token,
+            max_age=s.refresh_token_ttl,
+            path=REFRESH_COOKIE_PATH,
+            secure=s.cookie_secure,
+            httponly=True,
+            samesite="Lax",
+        )
 
 
 def clear_token_cookies(response: Response) -> None:
     s = settings()
-    response.delete_cookie(access_cookie_name(), path="/", secure=s.cookie_secure,
-                           httponly=True, samesite="Lax")
-    response.delete_cookie(refresh_cookie_name(), path=REFRESH_COOKIE_PATH,
-                           secure=s.cookie_secure, httponly=True, samesite="Lax")
+    response.delete_cookie(
+        access_cookie_name(), path="/", secure=s.cookie_secure, httponly=True, samesite="Lax"
+    )
+    response.delete_cookie(
+        refresh_cookie_name(),
+        path=REFRESH_COOKIE_PATH,
+        secure=s.cookie_secure,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def csrf_token() -> str:
@@ -87,7 +106,9 @@ def request_credential() -> Credential | None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Problem(
-                401, "invalid-request", "Unsupported authorization",
+                401,
+                "invalid-request",
+                "Unsupported authorization",
                 "Send credentials as 'Authorization: Bearer <access token or API key>'.",
                 {"WWW-Authenticate": bearer_challenge("invalid_request")},
             )
@@ -110,7 +131,9 @@ def current_principal(optional: bool = False) -> Principal | None:
         if optional:
             return None
         raise Problem(
-            401, "authentication-required", "Authentication required",
+            401,
+            "authentication-required",
+            "Authentication required",
             "Send an access token or API key in 'Authorization: Bearer ...', or sign in.",
             {"WWW-Authenticate": bearer_challenge(None)},
         )
@@ -149,8 +172,12 @@ def parse_body(model: type[M], *, allow_empty: bool = False) -> M:
     try:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "malformed-json", "Malformed JSON",
-                      "The body is not valid JSON; check quoting and commas.") from exc
+        raise Problem(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            "The body is not valid JSON; check quoting and commas.",
+        ) from exc
     if not isinstance(payload, dict):
         raise Problem(400, "invalid-body", "Invalid body", "The body must be a JSON object.")
     try:
@@ -161,5 +188,10 @@ def parse_body(model: type[M], *, allow_empty: bool = False) -> M:
             for err in exc.errors(include_url=False, include_input=False)
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        raise Problem(400, "validation-error", "Invalid request body",
-                      f"Fix these fields and retry: {summary}.", errors=errors) from exc
+        raise Problem(
+            400,
+            "validation-error",
+            "Invalid request body",
+            f"Fix these fields and retry: {summary}.",
+            errors=errors,
+        ) from exc

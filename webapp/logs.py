@@ -11,6 +11,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -20,7 +21,7 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 SECRET_KEYS = re.compile(r"(password|secret|token|authorization|cookie|api_key|code)$", re.I)
 
 
-def redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
         if SECRET_KEYS.search(key) and key not in ("event",):
             event[key] = "[redacted]"
@@ -70,7 +71,9 @@ def init_app(app: Flask) -> None:
             path=request.path,
             route=request.url_rule.rule if request.url_rule else None,
             status=response.status_code,
-            latency_ms=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+            latency_ms=round(
+                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
+            ),
             sub=principal.sub if principal else None,
             client_id=principal.client_id if principal else None,
             ip=request.remote_addr,

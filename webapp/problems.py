@@ -63,12 +63,23 @@ def bearer_challenge(error: str | None, description: str | None = None, **params
 def from_identity_error(exc: ie.IdentityError) -> Problem:
     """Translate a typed identity failure into the HTTP answer it deserves."""
     if isinstance(exc, ie.AccountLocked):
-        return Problem(423, "account-locked", "Account locked", exc.detail,
-                       {"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after)
+        return Problem(
+            423,
+            "account-locked",
+            "Account locked",
+            exc.detail,
+            {"Retry-After": str(exc.retry_after)},
+            retry_after=exc.retry_after,
+        )
     if isinstance(exc, ie.InvalidToken):
-        return Problem(401, "invalid-token", "Invalid credential", exc.detail,
-                       {"WWW-Authenticate": bearer_challenge("invalid_token", exc.detail)},
-                       cause=exc.cause)
+        return Problem(
+            401,
+            "invalid-token",
+            "Invalid credential",
+            exc.detail,
+            {"WWW-Authenticate": bearer_challenge("invalid_token", exc.detail)},
+            cause=exc.cause,
+        )
     if isinstance(exc, ie.InvalidCredentials):
         return Problem(401, "invalid-credentials", "Sign-in failed", exc.detail)
     if isinstance(exc, ie.InvalidRefreshToken):
@@ -81,8 +92,9 @@ def from_identity_error(exc: ie.IdentityError) -> Problem:
             headers["WWW-Authenticate"] = bearer_challenge(
                 "insufficient_scope", exc.detail, scope=exc.permission
             )
-        return Problem(403, "forbidden", "Forbidden", exc.detail, headers,
-                       required_permission=exc.permission)
+        return Problem(
+            403, "forbidden", "Forbidden", exc.detail, headers, required_permission=exc.permission
+        )
     if isinstance(exc, ie.NotFound):
         return Problem(404, "not-found", "Not found", exc.detail)
     if isinstance(exc, ie.Conflict):

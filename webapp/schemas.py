@@ -38,7 +38,7 @@ class LogoutRequest(Strict):
 
 class TokenResponse(Out):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (RFC 6750 token type)
     expires_in: int
     expires_at: int
     refresh_token: str | None

@@ -18,9 +18,14 @@ register_json_errors(bp)
 def _check_version() -> None:
     asked = request.headers.get("Limen-API-Version")
     if asked is not None and asked.strip() not in SUPPORTED_VERSIONS:
-        raise Problem(400, "unsupported-api-version", "Unsupported API version",
-                      f"Limen-API-Version {asked[:16]!r} is not supported; supported: "
-                      f"{', '.join(SUPPORTED_VERSIONS)}.", supported=list(SUPPORTED_VERSIONS))
+        raise Problem(
+            400,
+            "unsupported-api-version",
+            "Unsupported API version",
+            f"Limen-API-Version {asked[:16]!r} is not supported; supported: "
+            f"{', '.join(SUPPORTED_VERSIONS)}.",
+            supported=list(SUPPORTED_VERSIONS),
+        )
 
 
 @bp.after_request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import Flask
 from pydantic import BaseModel
@@ -64,7 +64,9 @@ def build_spec(app: Flask) -> dict[str, Any]:
         if op.body:
             models.add(op.body)
         models.update(m for m in op.responses.values() if m)
-    keyed = [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)]
+    keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [
+        (m, "validation") for m in sorted(models, key=lambda m: m.__name__)
+    ]
     _, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
 
     def ref(model: type[BaseModel]) -> dict[str, str]:
@@ -82,7 +84,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         responses["4XX"] = {"description": "Problem (RFC 9457)", "content": problem}
         item: dict[str, Any] = {
             "summary": op.summary,
-            "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+            "operationId": method + "_" + re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_"),
             "responses": responses,
         }
         if args:
@@ -95,9 +97,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": ref(op.body)}},
             }
-        item["security"] = (
-            [{"bearer": []}, {"apiKey": []}, {"cookie": []}] if op.auth else []
-        )
+        item["security"] = [{"bearer": []}, {"apiKey": []}, {"cookie": []}] if op.auth else []
         if permission:
             item["x-required-permission"] = permission
         paths.setdefault(path, {})[method] = item

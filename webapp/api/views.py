@@ -77,8 +77,11 @@ def list_api_keys() -> Response:
 
 
 @bp.post("/api-keys")
-@documented("Create an API key; the key is in this response only",
-            body=ApiKeyCreate, responses={201: ApiKeyIssued})
+@documented(
+    "Create an API key; the key is in this response only",
+    body=ApiKeyCreate,
+    responses={201: ApiKeyIssued},
+)
 @require("keys:write")
 def create_api_key() -> tuple[Response, int]:
     body = parse_body(ApiKeyCreate)
@@ -93,8 +96,11 @@ def create_api_key() -> tuple[Response, int]:
 
 
 @bp.post("/api-keys/<key_id>/rotate")
-@documented("Rotate a key: a successor now, the old key valid for a grace period",
-            body=ApiKeyRotate, responses={201: ApiKeyIssued})
+@documented(
+    "Rotate a key: a successor now, the old key valid for a grace period",
+    body=ApiKeyRotate,
+    responses={201: ApiKeyIssued},
+)
 @require("keys:write")
 def rotate_api_key(key_id: str) -> tuple[Response, int]:
     body = parse_body(ApiKeyRotate, allow_empty=True)

@@ -45,7 +45,7 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _token_response(tokens: TokenSet, status: int = 200, *, cookies: bool = True) -> Response:
+def _token_response(tokens: TokenSet, status: int = 200) -> Response:
     body = TokenResponse(
         access_token=tokens.access_token,
         expires_in=tokens.expires_in,
@@ -57,33 +57,46 @@ def _token_response(tokens: TokenSet, status: int = 200, *, cookies: bool = True
     )
     response = jsonify(body.model_dump(mode="json"))
     response.status_code = status
-    if cookies:
-        set_token_cookies(response, tokens)
+    set_token_cookies(response, tokens)
     return response
 
 
 @bp.post("/register")
-@documented("Create a local account (when registration is enabled)", body=RegisterRequest,
-            responses={201: UserOut}, auth=False)
+@documented(
+    "Create a local account (when registration is enabled)",
+    body=RegisterRequest,
+    responses={201: UserOut},
+    auth=False,
+)
 @limiter.limit(lambda: settings().ratelimit_register)
 def register() -> tuple[Response, int]:
     if not settings().registration_enabled:
-        raise Problem(403, "registration-disabled", "Registration disabled",
-                      "Self-service registration is turned off here; ask an administrator "
-                      "to create your account.")
+        raise Problem(
+            403,
+            "registration-disabled",
+            "Registration disabled",
+            "Self-service registration is turned off here; ask an administrator "
+            "to create your account.",
+        )
     body = parse_body(RegisterRequest)
     user = identity().accounts.create_user(
         body.email, body.password, display_name=body.display_name, meta=request_meta()
     )
     db.session.commit()
-    out = UserOut(id=user.id, email=user.email, display_name=user.display_name,
-                  roles=list(user.role_names), created_at=user.created_at)
+    out = UserOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        roles=list(user.role_names),
+        created_at=user.created_at,
+    )
     return jsonify(out.model_dump(mode="json")), 201
 
 
 @bp.post("/login")
-@documented("Sign in with email and password", body=LoginRequest,
-            responses={200: TokenResponse}, auth=False)
+@documented(
+    "Sign in with email and password", body=LoginRequest, responses={200: TokenResponse}, auth=False
+)
 @limiter.limit(lambda: settings().ratelimit_login)
 def login() -> Response:
     body = parse_body(LoginRequest)
@@ -92,25 +105,37 @@ def login() -> Response:
 
 
 @bp.post("/refresh")
-@documented("Rotate a refresh token (JSON body or the HttpOnly cookie)", body=RefreshRequest,
-            responses={200: TokenResponse}, auth=False)
+@documented(
+    "Rotate a refresh token (JSON body or the HttpOnly cookie)",
+    body=RefreshRequest,
+    responses={200: TokenResponse},
+    auth=False,
+)
 def refresh() -> Response:
     body = parse_body(RefreshRequest, allow_empty=True)
     from_cookie = body.refresh_token is None
     token = body.refresh_token or request.cookies.get(refresh_cookie_name())
     if not token:
-        raise Problem(401, "refresh-token-missing", "No refresh token",
-                      "Send {\"refresh_token\": ...} in the body, or call this from the "
-                      "browser that signed in (the refresh cookie is HttpOnly).")
+        raise Problem(
+            401,
+            "refresh-token-missing",
+            "No refresh token",
+            'Send {"refresh_token": ...} in the body, or call this from the '
+            "browser that signed in (the refresh cookie is HttpOnly).",
+        )
     if from_cookie:
         protect_cookie_request()
     tokens = identity().refresh(token, request_meta())
-    return _token_response(tokens, cookies=from_cookie)
+    # Cookies follow every rotation, so a browser never holds a spent refresh token.
+    return _token_response(tokens)
 
 
 @bp.post("/logout")
-@documented("Sign out: the session and all its tokens die at once, everywhere",
-            body=LogoutRequest, responses={204: None})
+@documented(
+    "Sign out: the session and all its tokens die at once, everywhere",
+    body=LogoutRequest,
+    responses={204: None},
+)
 def logout() -> Response:
     body = parse_body(LogoutRequest, allow_empty=True)
     ident = identity()
@@ -119,15 +144,22 @@ def logout() -> Response:
     if body.refresh_token:
         sid = ident.session_of_refresh_token(body.refresh_token)
         if sid is None:
-            raise Problem(401, "invalid-refresh-token", "Refresh token rejected",
-                          "The refresh token is unknown; the session may already be over.")
+            raise Problem(
+                401,
+                "invalid-refresh-token",
+                "Refresh token rejected",
+                "The refresh token is unknown; the session may already be over.",
+            )
     else:
         principal = current_principal()
         assert principal is not None
         if principal.sid is None:
-            raise Problem(400, "no-session", "Nothing to sign out",
-                          "API keys have no session; revoke the key instead "
-                          "(DELETE /api/v1/api-keys/{id}).")
+            raise Problem(
+                400,
+                "no-session",
+                "Nothing to sign out",
+                "API keys have no session; revoke the key instead (DELETE /api/v1/api-keys/{id}).",
+            )
         sid, sub = principal.sid, principal.sub
     ident.logout(sid, sub, request_meta())
     response = Response(status=204)
@@ -136,7 +168,10 @@ def logout() -> Response:
 
 
 @bp.get("/csrf")
-@documented("A CSRF token for cookie-authenticated writes (send it as X-CSRFToken)",
-            responses={200: CsrfResponse}, auth=False)
+@documented(
+    "A CSRF token for cookie-authenticated writes (send it as X-CSRFToken)",
+    responses={200: CsrfResponse},
+    auth=False,
+)
 def csrf() -> Response:
     return jsonify({"csrf_token": csrf_token()})

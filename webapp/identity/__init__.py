@@ -62,7 +62,13 @@ class Identity:
         self.keys = KeyRing(db, derive_fernet(secret, b"signing-keys"), clock)
         self.revocation = Revocation(db, self.sessions, self.audit, clock)
         self.tokens = TokenService(
-            db, redis_client, self.sessions, self.keys, self.revocation, self.audit, clock,
+            db,
+            redis_client,
+            self.sessions,
+            self.keys,
+            self.revocation,
+            self.audit,
+            clock,
             derive_fernet(secret, b"refresh-retry"),
             issuer=settings.issuer,
             audience=settings.audience,
@@ -72,7 +78,10 @@ class Identity:
         )
         self.passwords = passwords
         self.accounts = LocalAccounts(
-            db, passwords, self.audit, clock,
+            db,
+            passwords,
+            self.audit,
+            clock,
             lockout_threshold=settings.lockout_threshold,
             lockout_seconds=settings.lockout_seconds,
             min_length=settings.password_min_length,
@@ -102,8 +111,9 @@ class Identity:
             self.user_grant(user, FIRST_PARTY_CLIENT, "password"), meta
         )
 
-    def refresh(self, refresh_token: str, meta: RequestMeta,
-                client_id: str | None = None) -> TokenSet:
+    def refresh(
+        self, refresh_token: str, meta: RequestMeta, client_id: str | None = None
+    ) -> TokenSet:
         return self.tokens.refresh(refresh_token, self._current_grant, meta, client_id=client_id)
 
     def _current_grant(self, family: RefreshFamily) -> Grant:

@@ -98,8 +98,15 @@ class ApiKeyService:
         )
         self._db.add(row)
         self._db.flush()
-        self._audit.record("api_key.created", user_id=owner.id, actor=owner.id, meta=meta,
-                           key_id=row.id, prefix=prefix, scopes=chosen)
+        self._audit.record(
+            "api_key.created",
+            user_id=owner.id,
+            actor=owner.id,
+            meta=meta,
+            key_id=row.id,
+            prefix=prefix,
+            scopes=chosen,
+        )
         return IssuedKey(row, plain)
 
     def list_for(self, owner_id: str) -> list[ApiKey]:
@@ -133,17 +140,24 @@ class ApiKeyService:
         issued = self.create(owner, old.name, old.scopes, expires_at, meta, rotated_from=old)
         old.superseded_at = now
         old.grace_until = now + grace
-        self._audit.record("api_key.rotated", user_id=owner.id, actor=owner.id, meta=meta,
-                           key_id=old.id, successor_id=issued.row.id,
-                           grace_seconds=int(grace.total_seconds()))
+        self._audit.record(
+            "api_key.rotated",
+            user_id=owner.id,
+            actor=owner.id,
+            meta=meta,
+            key_id=old.id,
+            successor_id=issued.row.id,
+            grace_seconds=int(grace.total_seconds()),
+        )
         return issued
 
     def revoke(self, owner_id: str, key_id: str, meta: RequestMeta | None = None) -> ApiKey:
         row = self.get_own(owner_id, key_id)
         if row.revoked_at is None:
             row.revoked_at = self._clock()
-            self._audit.record("api_key.revoked", user_id=owner_id, actor=owner_id, meta=meta,
-                               key_id=row.id)
+            self._audit.record(
+                "api_key.revoked", user_id=owner_id, actor=owner_id, meta=meta, key_id=row.id
+            )
         return row
 
     # -- verification ----------------------------------------------------------------------
@@ -168,7 +182,9 @@ class ApiKeyService:
     def verify(self, value: str) -> Principal:
         prefix = parse_key(value)
         found = self._db.execute(
-            select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.prefix == prefix)
+            select(ApiKey, User)
+            .join(User, User.id == ApiKey.user_id)
+            .where(ApiKey.prefix == prefix)
         ).first()
         if found is None or not digests_equal(found[0].digest, sha256_hex(value)):
             raise InvalidToken("The API key is not valid.", "unknown_key")
@@ -188,7 +204,9 @@ class ApiKeyService:
         if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
             # At most one write per key per minute, not one per request.
             self._db.execute(
-                update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)
+                update(ApiKey)
+                .where(ApiKey.id == key.id)
+                .values(last_used_at=now)
                 .execution_options(synchronize_session=False)
             )
             self._db.commit()

@@ -11,6 +11,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -23,6 +24,7 @@ from webapp.models import Role, User, UTCDateTime
 
 from .audit import AuditLog
 from .crypto import fingerprint
+from .db import execute_dml
 from .errors import AccountDisabled, AccountLocked, Conflict, InvalidCredentials, PolicyViolation
 from .principal import RequestMeta
 from .rbac import ANALYST
@@ -128,8 +130,9 @@ class LocalAccounts:
         except IntegrityError as exc:  # a concurrent registration won the race
             self._db.rollback()
             raise Conflict(f"An account with the email {email} already exists.") from exc
-        self._audit.record("user.created", user_id=user.id, actor=actor or user.id, meta=meta,
-                           roles=list(roles))
+        self._audit.record(
+            "user.created", user_id=user.id, actor=actor or user.id, meta=meta, roles=list(roles)
+        )
         return user
 
     def verify_login(self, email: str, password: str, meta: RequestMeta) -> User:
@@ -163,9 +166,10 @@ class LocalAccounts:
     def _retry_after(locked_until: datetime, now: datetime) -> int:
         return max(1, int((locked_until - now).total_seconds() + 0.999))
 
-    def _fail(self, user_id: str | None, meta: RequestMeta, **details: object) -> None:
-        self._audit.record("login.failure", outcome="failure", user_id=user_id, meta=meta,
-                           **details)
+    def _fail(self, user_id: str | None, meta: RequestMeta, **details: Any) -> None:
+        self._audit.record(
+            "login.failure", outcome="failure", user_id=user_id, meta=meta, **details
+        )
         self._db.commit()
 
     def _count_failure(self, user: User, now: datetime, meta: RequestMeta) -> None:
@@ -187,11 +191,22 @@ class LocalAccounts:
             .execution_options(synchronize_session=False)
         )
         count = self._db.execute(stmt).scalar_one()
-        self._audit.record("login.failure", outcome="failure", user_id=user.id, meta=meta,
-                           reason="bad_password", failed_count=count)
+        self._audit.record(
+            "login.failure",
+            outcome="failure",
+            user_id=user.id,
+            meta=meta,
+            reason="bad_password",
+            failed_count=count,
+        )
         if count == self._threshold:
-            self._audit.record("login.locked", outcome="failure", user_id=user.id, meta=meta,
-                               lock_seconds=self._lock_seconds)
+            self._audit.record(
+                "login.locked",
+                outcome="failure",
+                user_id=user.id,
+                meta=meta,
+                lock_seconds=self._lock_seconds,
+            )
         self._db.commit()
 
     def _succeed(self, user: User, password: str, now: datetime, meta: RequestMeta) -> User:
@@ -203,11 +218,12 @@ class LocalAccounts:
         }
         if user.password_hash and self._passwords.needs_rehash(user.password_hash):
             values["password_hash"] = self._passwords.hash(password)
-        result = self._db.execute(
+        result = execute_dml(
+            self._db,
             update(User)
             .where(User.id == user.id, not_locked)
             .values(**values)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
         if result.rowcount == 0:  # locked by a parallel failure after we read the row
             self._db.rollback()
@@ -218,9 +234,7 @@ class LocalAccounts:
         if not user.is_active:
             self._db.rollback()
             self._fail(user.id, meta, reason="disabled")
-            raise AccountDisabled(
-                "This account is disabled. Ask an administrator to re-enable it."
-            )
+            raise AccountDisabled("This account is disabled. Ask an administrator to re-enable it.")
         self._db.flush()
         self._db.refresh(user)
         return user

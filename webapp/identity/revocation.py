@@ -68,14 +68,27 @@ class Revocation:
                 .execution_options(synchronize_session=False)
             )
         if not already:
-            self._audit.record(event, user_id=row.user_id, actor=actor or row.user_id,
-                               client_id=row.client_id, session_id=sid, meta=meta, reason=reason)
+            self._audit.record(
+                event,
+                user_id=row.user_id,
+                actor=actor or row.user_id,
+                client_id=row.client_id,
+                session_id=sid,
+                meta=meta,
+                reason=reason,
+            )
         self._db.commit()
         self._sessions.delete(sid, row.user_id)
         return not already
 
-    def revoke_user(self, user_id: str, *, reason: str, actor: str | None = None,
-                    meta: RequestMeta | None = None) -> int:
+    def revoke_user(
+        self,
+        user_id: str,
+        *,
+        reason: str,
+        actor: str | None = None,
+        meta: RequestMeta | None = None,
+    ) -> int:
         """Revoke every live session of a user (disable, lock, 'sign out everywhere')."""
         sids = set(
             self._db.scalars(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -31,8 +31,12 @@ class SessionStore:
         now: datetime,
     ) -> None:
         ttl = max(1, int((expires_at - now).total_seconds()))
-        record = {"uid": user_id, "cid": client_id, "amr": auth_method,
-                  "exp": int(expires_at.timestamp())}
+        record = {
+            "uid": user_id,
+            "cid": client_id,
+            "amr": auth_method,
+            "exp": int(expires_at.timestamp()),
+        }
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(KEY.format(sid=sid), json.dumps(record), ex=ttl)
         if user_id:
@@ -43,7 +47,7 @@ class SessionStore:
         pipe.execute()
 
     def get(self, sid: str) -> dict[str, Any] | None:
-        raw = self._redis.get(KEY.format(sid=sid))
+        raw = cast(bytes | None, self._redis.get(KEY.format(sid=sid)))
         return json.loads(raw) if raw else None
 
     def exists(self, sid: str) -> bool:
@@ -57,5 +61,5 @@ class SessionStore:
         pipe.execute()
 
     def sessions_of(self, user_id: str) -> set[str]:
-        members = self._redis.smembers(USER_INDEX.format(uid=user_id))
+        members = cast(set[bytes | str], self._redis.smembers(USER_INDEX.format(uid=user_id)))
         return {m.decode() if isinstance(m, bytes) else m for m in members}

@@ -62,8 +62,9 @@ class KeyRing:
     def _reload(self) -> None:
         rows = self._db.scalars(select(SigningKey).where(SigningKey.state.in_(PUBLISHED_STATES)))
         entries = {
-            row.kid: RingEntry(row.kid, row.state, ECKey.import_key(row.public_jwk),
-                               row.activated_at)
+            row.kid: RingEntry(
+                row.kid, row.state, ECKey.import_key(row.public_jwk), row.activated_at
+            )
             for row in rows
         }
         with self._lock:
@@ -148,7 +149,9 @@ class KeyRing:
             alg=ALG,
             state=state,
             public_jwk=key.as_dict(private=False),
-            private_jwk_encrypted=self._fernet.encrypt(json.dumps(key.as_dict(private=True)).encode()).decode(),
+            private_jwk_encrypted=self._fernet.encrypt(
+                json.dumps(key.as_dict(private=True)).encode()
+            ).decode(),
             created_at=now,
             activated_at=now if state == "active" else None,
         )

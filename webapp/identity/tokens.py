@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import redis
-from cryptography.fernet import Fernet, InvalidToken as FernetInvalid
+from cryptography.fernet import Fernet
+from cryptography.fernet import InvalidToken as FernetInvalid
 from joserfc import jws, jwt
 from joserfc.errors import (
     BadSignatureError,
@@ -31,15 +32,16 @@ from webapp.models import RefreshFamily, RefreshToken, Session
 
 from .audit import AuditLog
 from .crypto import sha256_hex
+from .db import execute_dml
 from .errors import InvalidRefreshToken, InvalidToken, RefreshReuseDetected
 from .principal import RequestMeta
 from .revocation import Revocation
 from .sessions import SessionStore
 from .signing_keys import ALG, KeyRing
 
-ACCESS_TOKEN_TYP = "at+jwt"
+ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a JOSE type, not a secret)
 REFRESH_PREFIX = "limen_rt_"
-MAX_TOKEN_LENGTH = 8192
+MAX_TOKEN_LENGTH = 4096
 RETRY_KEY = "limen:refresh-retry:{digest}"
 CLOCK_LEEWAY = 5
 
@@ -52,7 +54,7 @@ class TokenSet:
     refresh_token: str | None
     scope: str
     session_id: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (RFC 6750 token type)
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,23 @@ class TokenService:
             self._db.add(family)
             self._db.flush()
             refresh_plain, _ = self._new_refresh(family, parent=None, now=now)
-        self._audit.record("session.created", user_id=grant.user_id, client_id=grant.client_id,
-                           session_id=sid, meta=meta, auth_method=grant.auth_method)
+        self._audit.record(
+            "session.created",
+            user_id=grant.user_id,
+            client_id=grant.client_id,
+            session_id=sid,
+            meta=meta,
+            auth_method=grant.auth_method,
+        )
         # The live record goes first: a token must never exist without it.
-        self._sessions.write(sid, user_id=grant.user_id, client_id=grant.client_id,
-                             auth_method=grant.auth_method, expires_at=expires_at, now=now)
+        self._sessions.write(
+            sid,
+            user_id=grant.user_id,
+            client_id=grant.client_id,
+            auth_method=grant.auth_method,
+            expires_at=expires_at,
+            now=now,
+        )
         try:
             self._db.commit()
         except Exception:
@@ -164,9 +178,7 @@ class TokenService:
         self._db.flush()
         return plain, row
 
-    def _token_set(
-        self, grant: Grant, sid: str, refresh: str | None, now: datetime
-    ) -> TokenSet:
+    def _token_set(self, grant: Grant, sid: str, refresh: str | None, now: datetime) -> TokenSet:
         access, exp = self.mint_access(grant, sid, now)
         return TokenSet(
             access_token=access,
@@ -218,11 +230,12 @@ class TokenService:
         self._check_family(family, row, now, client_id)
         assert family is not None  # _check_family raised otherwise
         if row.status == "active":
-            rotated = self._db.execute(
+            rotated = execute_dml(
+                self._db,
                 update(RefreshToken)
                 .where(RefreshToken.id == row.id, RefreshToken.status == "active")
                 .values(status="rotated", rotated_at=now)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
             if rotated.rowcount == 1:
                 return self._rotate(family, row, digest, grant_for(family), now, meta)
@@ -231,13 +244,19 @@ class TokenService:
         if row.status == "rotated":
             replay = self._idempotent_retry(row, digest, now)
             if replay is not None:
-                self._audit.record("token.refresh_retry", user_id=family.user_id,
-                                   client_id=family.client_id, session_id=family.session_id,
-                                   meta=meta)
+                self._audit.record(
+                    "token.refresh_retry",
+                    user_id=family.user_id,
+                    client_id=family.client_id,
+                    session_id=family.session_id,
+                    meta=meta,
+                )
                 self._db.commit()
                 return replay
             self._revocation.revoke_session(
-                family.session_id, reason="refresh_reuse", event="token.reuse_detected",
+                family.session_id,
+                reason="refresh_reuse",
+                event="token.reuse_detected",
                 meta=meta,
             )
             raise RefreshReuseDetected(
@@ -247,7 +266,10 @@ class TokenService:
         raise InvalidRefreshToken("The refresh token has been revoked. Sign in again.")
 
     def _check_family(
-        self, family: RefreshFamily | None, row: RefreshToken, now: datetime,
+        self,
+        family: RefreshFamily | None,
+        row: RefreshToken,
+        now: datetime,
         client_id: str | None,
     ) -> None:
         if family is None or family.revoked_at is not None:
@@ -281,8 +303,13 @@ class TokenService:
             .values(last_seen_at=now, ip=meta.ip)
             .execution_options(synchronize_session=False)
         )
-        self._audit.record("token.refreshed", user_id=family.user_id, client_id=family.client_id,
-                           session_id=family.session_id, meta=meta)
+        self._audit.record(
+            "token.refreshed",
+            user_id=family.user_id,
+            client_id=family.client_id,
+            session_id=family.session_id,
+            meta=meta,
+        )
         result = self._token_set(grant, family.session_id, plain, now)
         self._db.commit()
         if self.retry_window > 0:
@@ -290,9 +317,7 @@ class TokenService:
             self._redis.set(RETRY_KEY.format(digest=old_digest), blob, ex=self.retry_window)
         return result
 
-    def _idempotent_retry(
-        self, row: RefreshToken, digest: str, now: datetime
-    ) -> TokenSet | None:
+    def _idempotent_retry(self, row: RefreshToken, digest: str, now: datetime) -> TokenSet | None:
         """The same successor for a repeat of the immediately previous token, in the window."""
         if self.retry_window <= 0 or row.rotated_at is None or row.successor_id is None:
             return None
@@ -303,7 +328,7 @@ class TokenService:
             return None
         deadline = time.monotonic() + 2.0
         while True:  # the winner writes the cache right after it commits
-            blob = self._redis.get(RETRY_KEY.format(digest=digest))
+            blob = cast(bytes | None, self._redis.get(RETRY_KEY.format(digest=digest)))
             if blob is not None or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
@@ -330,7 +355,9 @@ class TokenService:
                 "bad_algorithm",
             )
         if header.get("typ") not in (ACCESS_TOKEN_TYP, "application/at+jwt"):
-            raise InvalidToken("This JWT is not an access token (typ must be at+jwt).", "wrong_type")
+            raise InvalidToken(
+                "This JWT is not an access token (typ must be at+jwt).", "wrong_type"
+            )
         kid = header.get("kid")
         key = self._keys.verification_key(kid) if isinstance(kid, str) else None
         if key is None:
@@ -366,8 +393,9 @@ class TokenService:
         except (InvalidClaimError, MissingClaimError) as exc:
             claim = getattr(exc, "claim", "") or ""
             cause = {"aud": "bad_audience", "iss": "bad_issuer"}.get(claim, "bad_claims")
-            raise InvalidToken(f"The token's {claim or 'claims'} claim is not valid here.",
-                               cause) from exc
+            raise InvalidToken(
+                f"The token's {claim or 'claims'} claim is not valid here.", cause
+            ) from exc
         except (JoseError, TypeError, ValueError) as exc:
             raise InvalidToken("The token's claims are not valid.", "bad_claims") from exc
         if not isinstance(claims.get("exp"), int) or not isinstance(claims.get("sid"), str):

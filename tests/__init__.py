@@ -1,0 +1,1 @@
+"""Limen tests."""

@@ -1,0 +1,123 @@
+"""Fixtures that start the real parts: a private redis-server, a private PostgreSQL cluster,
+and Limen itself under gunicorn — once per session, cleaned up at the end."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.factories import Api
+from tests.support.live import LiveServer
+from tests.support.services import PostgresCluster, RedisServer
+
+TEST_SECRET = "test-secret-key-" + "x" * 40
+BACKENDS = ("sqlite", "postgresql")
+
+
+def base_env(redis_url: str, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a production-mode Limen node under test (loopback issuer)."""
+    env = {
+        "LIMEN_ENV": "production",
+        "LIMEN_SECRET_KEY": TEST_SECRET,
+        "LIMEN_REDIS_URL": redis_url,
+        "LIMEN_DATABASE_URL": database_url,
+        "LIMEN_COOKIE_SECURE": "false",
+        "LIMEN_ARGON2_MEMORY_KIB": "19456",
+        "LIMEN_ARGON2_TIME_COST": "2",
+        "LIMEN_ARGON2_PARALLELISM": "1",
+        "LIMEN_RATELIMIT_LOGIN": "10000/minute",
+        "LIMEN_RATELIMIT_REGISTER": "10000/minute",
+        "LIMEN_LOCKOUT_SECONDS": "4",
+        "LIMEN_REFRESH_RETRY_WINDOW": "2",
+        "LIMEN_LOG_FORMAT": "json",
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    with PostgresCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def make_database(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Callable[[str], str]:
+    """A fresh, empty database URL for a backend (a new PG database or SQLite file)."""
+
+    def make(backend: str) -> str:
+        name = f"limen_{secrets.token_hex(4)}"
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / (name + '.db')}"
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        return cluster.create_database(name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def start_server(
+    redis_server: RedisServer,
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start a Limen node on a database; every node is stopped at the end of the session."""
+    started: list[LiveServer] = []
+
+    def start(
+        database_url: str, *, migrate: bool = True, workers: int = 1, **env: str
+    ) -> LiveServer:
+        server = LiveServer(
+            base_env(redis_server.url, database_url, **env), workers=workers, migrate=migrate
+        )
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def deployment(
+    backend: str, make_database: Callable[[str], str], start_server: Callable[..., LiveServer]
+) -> tuple[LiveServer, LiveServer]:
+    """Two Limen nodes (separate processes) sharing one database, one Redis, one issuer."""
+    url = make_database(backend)
+    first = start_server(url)
+    second = start_server(url, migrate=False, LIMEN_ISSUER=first.url)
+    return first, second
+
+
+@pytest.fixture
+def server(deployment: tuple[LiveServer, LiveServer]) -> LiveServer:
+    return deployment[0]
+
+
+@pytest.fixture
+def api(server: LiveServer) -> Iterator[Api]:
+    with Api(server.url) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("LIMEN_TEST_ARTIFACTS", Path(__file__).parent / "artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

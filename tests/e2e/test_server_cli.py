@@ -1,0 +1,180 @@
+"""`limen-server` as an operator runs it: dev, check, create-user."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import TEST_SECRET, base_env
+from tests.support.live import REPO_ROOT
+from tests.support.services import free_port
+
+
+def limen_server(*args: str, env: dict[str, str], stdin: str | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "webapp.cli", *args],
+        cwd=REPO_ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def start_dev(command: list[str], cwd, env) -> tuple[subprocess.Popen[str], str]:
+    """Start `limen-server dev` and read its banner (up to the 'Try:' line)."""
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    while not any("Try:" in line for line in lines):
+        line = proc.stdout.readline()
+        if not line:
+            stop(proc)
+            raise AssertionError("dev server exited:\n" + "".join(lines))
+        lines.append(line)
+    return proc, "".join(lines)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(10)
+    proc.stdout.close()
+
+
+def test_dev_server_starts_migrates_and_prints_first_admin_once(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "webapp.cli",
+        "dev",
+        "--port",
+        str(port),
+        "--instance",
+        str(tmp_path / "instance"),
+    ]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    proc, output = start_dev(command, tmp_path, env)
+    try:
+        assert "DEV MODE" in output and base in output
+        password = re.search(r"password: (\S+)", output).group(1)
+        email = re.search(r"email:\s+(\S+)", output).group(1)
+        wait_healthy(base)
+        login = httpx.post(f"{base}/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200
+        me = httpx.get(
+            f"{base}/api/v1/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
+        )
+        assert me.json()["roles"] == ["admin"]
+        assert oct((tmp_path / "instance" / "secret_key").stat().st_mode & 0o777) == "0o600"
+    finally:
+        stop(proc)
+    # A second start keeps the same admin and does not print a password again.
+    proc, output = start_dev(command, tmp_path, env)
+    try:
+        assert "password:" not in output
+        wait_healthy(base)
+        again = httpx.post(f"{base}/auth/login", json={"email": email, "password": password})
+        assert again.status_code == 200  # same secret key, same signing key, same data
+    finally:
+        stop(proc)
+
+
+def wait_healthy(base: str) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_check_passes_on_a_healthy_deployment(server):
+    result = limen_server("check", env=server.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+
+
+def test_check_explains_unreachable_redis_and_unmigrated_database(redis_server, make_database):
+    env = base_env(
+        f"redis://127.0.0.1:{free_port()}/0",
+        make_database("sqlite"),
+        LIMEN_ISSUER="http://127.0.0.1:9",
+    )
+    result = limen_server("check", env=env)
+    assert result.returncode == 1
+    assert "refused the connection: is redis-server running?" in result.stdout
+    assert "run `limen-server db upgrade`" in result.stdout
+
+
+def test_check_finds_a_secret_key_that_differs_from_the_other_nodes(server):
+    assert httpx.get(f"{server.url}/oauth/jwks").json()["keys"]  # the ring has a key
+    env = {**server.env, "LIMEN_SECRET_KEY": "another-secret-" + "y" * 40}
+    result = limen_server("check", env=env)
+    assert result.returncode == 1
+    assert "cannot be decrypted with this LIMEN_SECRET_KEY" in result.stdout
+    assert TEST_SECRET not in result.stdout
+
+
+def test_check_lists_unsafe_production_settings(tmp_path):
+    env = {
+        "LIMEN_ENV": "production",
+        "LIMEN_ISSUER": "http://id.example.com",
+        "LIMEN_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+    }
+    result = limen_server("check", env=env)
+    assert result.returncode == 1
+    assert "LIMEN_SECRET_KEY is unset" in result.stdout
+    assert "uses http on a non-loopback host" in result.stdout
+
+
+def test_create_user_from_stdin_then_sign_in(server):
+    email = f"ops-{os.getpid()}-{time.time_ns()}@example.com"
+    result = limen_server(
+        "create-user",
+        "--email",
+        email,
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--json",
+        env=server.env,
+        stdin="a long admin password\n",
+    )
+    assert result.returncode == 0, result.stderr
+    login = httpx.post(
+        f"{server.url}/auth/login", json={"email": email, "password": "a long admin password"}
+    )
+    assert login.status_code == 200
+    duplicate = limen_server(
+        "create-user",
+        "--email",
+        email,
+        "--password-stdin",
+        env=server.env,
+        stdin="a long admin password\n",
+    )
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    weak = limen_server(
+        "create-user", "--email", "w" + email, "--password-stdin", env=server.env, stdin="short\n"
+    )
+    assert weak.returncode == 1 and "at least" in weak.stderr

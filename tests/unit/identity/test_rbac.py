@@ -1,0 +1,44 @@
+"""RBAC: roles grant permissions, credentials narrow them, never widen them."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp.identity import rbac
+from webapp.identity.errors import PermissionDenied, PolicyViolation
+from webapp.identity.principal import Principal
+
+
+def principal(roles, scopes) -> Principal:
+    return Principal(
+        sub="u",
+        roles=tuple(roles),
+        scopes=frozenset(scopes),
+        auth_method="password",
+        credential="access_token",
+    )
+
+
+def test_admin_is_a_superset_of_analyst():
+    assert rbac.ANALYST_PERMISSIONS < rbac.ADMIN_PERMISSIONS
+
+
+def test_scopes_cannot_widen_a_role():
+    p = principal(["analyst"], ["profile", "users:write"])
+    assert rbac.effective_permissions(p) == {"profile"}
+    with pytest.raises(PermissionDenied, match="role does not grant"):
+        rbac.check(p, "users:write")
+
+
+def test_missing_scope_is_named():
+    with pytest.raises(PermissionDenied, match="lacks the scope 'keys:write'") as caught:
+        rbac.check(principal(["admin"], ["profile"]), "keys:write")
+    assert caught.value.permission == "keys:write"
+
+
+def test_bounded_scopes():
+    assert rbac.bounded_scopes(["profile", "profile"], ["analyst"]) == ["profile"]
+    with pytest.raises(PolicyViolation):
+        rbac.bounded_scopes(["audit:read"], ["analyst"])
+    with pytest.raises(PolicyViolation, match="Unknown"):
+        rbac.bounded_scopes(["everything"], ["admin"])
