@@ -1,5 +1,7 @@
-"""Initial schema: users, roles (admin and analyst seeded), upstream identities, sessions,
-refresh-token families, API keys, OAuth clients, signing keys and audit events.
+"""Initial schema.
+
+Users, roles (admin and analyst seeded), upstream identities, sessions, refresh-token
+families, API keys, OAuth clients, signing keys and audit events.
 
 Revision ID: 0001
 Revises:
