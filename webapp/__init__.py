@@ -104,15 +104,17 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     _build_identity(app, s)
 
-    from webapp import api, auth, errors, health, oauth, portal_user
+    from webapp import api, auth, errors, health, oauth, portal, portal_user
+    from webapp.oauth.server import configure_oauth
 
     portal_user.init_app(app)
+    configure_oauth(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(oauth.bp)
-    csrf.exempt(api.bp)  # bearer calls; cookie-authenticated writes are checked in the guard
-    csrf.exempt(auth.bp)
+    app.register_blueprint(oauth.wellknown)
+    app.register_blueprint(portal.bp)
     errors.register_app_errors(app)
     logs.init_app(app)
     security.init_app(app, hsts=s.issuer.startswith("https://"))

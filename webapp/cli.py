@@ -155,5 +155,61 @@ def create_user(
         click.echo(f"Created {user.email} ({', '.join(roles)}), id {user.id}")
 
 
+@main.command("create-client")
+@click.option("--name", required=True, help="Shown to people on consent and device pages.")
+@click.option(
+    "--grant",
+    "grants",
+    multiple=True,
+    required=True,
+    type=click.Choice(["authorization_code", "client_credentials", "device_code", "refresh_token"]),
+)
+@click.option("--scope", "scopes", multiple=True, help="Scopes the client may ask for.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--public", is_flag=True, help="No secret (native apps, SPAs); PKCE required.")
+@click.option("--trusted", is_flag=True, help="First-party: skip the consent screen.")
+@click.option("--client-id", default=None, help="Choose the id (default: generated).")
+@click.option("--json", "as_json", is_flag=True)
+def create_client(
+    name: str,
+    grants: tuple[str, ...],
+    scopes: tuple[str, ...],
+    redirect_uris: tuple[str, ...],
+    public: bool,
+    trusted: bool,
+    client_id: str | None,
+    as_json: bool,
+) -> None:
+    """Register an OAuth client; its secret is printed once."""
+    from webapp.extensions import db, identity
+    from webapp.identity.errors import IdentityError
+
+    try:
+        registered = identity().clients.register(
+            name=name,
+            grants=grants,
+            scopes=scopes,
+            redirect_uris=redirect_uris,
+            public=public,
+            trusted=trusted,
+            client_id=client_id,
+            actor="cli",
+        )
+        db.session.commit()
+    except IdentityError as exc:
+        db.session.rollback()
+        click.echo(f"Error: {exc.detail}", err=True)
+        sys.exit(1)
+    out = {"client_id": registered.row.client_id}
+    if registered.secret:
+        out["client_secret"] = registered.secret
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    click.echo(f"Created client {registered.row.client_id} ({name})")
+    if registered.secret:
+        click.echo(f"Secret (shown once, store it now): {registered.secret}")
+
+
 if __name__ == "__main__":
     main()

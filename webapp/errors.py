@@ -6,7 +6,7 @@ import time
 
 import redis
 import structlog
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -101,6 +101,53 @@ def register_json_errors(bp: Blueprint | Flask) -> None:
                 "`limen-server check`.",
                 {"Retry-After": "30"},
             )
+        )
+
+
+def register_html_errors(bp: Blueprint) -> None:
+    """Portal pages answer errors with a page a person can act on."""
+
+    def page(status: int, title: str, message: str, headers: dict[str, str] | None = None):
+        body = render_template("message.html", title=title, message=message)
+        return Response(body, status=status, headers=headers or {})
+
+    @bp.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return page(exc.status, exc.title, exc.detail, exc.headers)
+
+    @bp.errorhandler(IdentityError)
+    def _identity(exc: IdentityError) -> Response:
+        p = from_identity_error(exc)
+        return page(p.status, p.title, p.detail, p.headers)
+
+    @bp.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Response:
+        return page(
+            400,
+            "This form has expired",
+            "The page was open too long or came from another site. Go back, reload "
+            "the page and try again.",
+        )
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        if exc.code == 429:
+            p = _rate_limited()
+            return page(429, "Slow down", p.detail, p.headers)
+        return page(exc.code or 500, exc.name, exc.description or exc.name)
+
+    @bp.errorhandler(redis.exceptions.ConnectionError)
+    @bp.errorhandler(redis.exceptions.TimeoutError)
+    @bp.errorhandler(OperationalError)
+    def _down(exc: Exception) -> Response:
+        db.session.rollback()
+        log.error("dependency_unavailable", error=type(exc).__name__)
+        return page(
+            503,
+            "Temporarily unavailable",
+            "Limen cannot reach one of its services right now. Nothing was changed; "
+            "try again in a few seconds.",
+            {"Retry-After": "5"},
         )
 
 

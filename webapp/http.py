@@ -11,10 +11,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, current_app, g, request
+from flask import current_app, g, request
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.extensions import csrf, identity
 from webapp.identity import Credential, Principal, RequestMeta, rbac
@@ -52,7 +53,7 @@ def refresh_cookie_name() -> str:
 REFRESH_COOKIE_PATH = "/auth/refresh"
 
 
-def set_token_cookies(response: Response, tokens: TokenSet) -> None:
+def set_token_cookies(response: BaseResponse, tokens: TokenSet) -> None:
     s = settings()
     response.set_cookie(
         access_cookie_name(),
@@ -75,7 +76,7 @@ def set_token_cookies(response: Response, tokens: TokenSet) -> None:
         )
 
 
-def clear_token_cookies(response: Response) -> None:
+def clear_token_cookies(response: BaseResponse) -> None:
     s = settings()
     response.delete_cookie(
         access_cookie_name(), path="/", secure=s.cookie_secure, httponly=True, samesite="Lax"

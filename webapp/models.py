@@ -206,6 +206,9 @@ class OAuthClient(Base):
     client_id: Mapped[str] = mapped_column(String(128), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     secret_digest: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # After a rotation the previous secret keeps working until previous_secret_expires_at.
+    previous_secret_digest: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
     is_trusted: Mapped[bool] = mapped_column(Boolean, default=False)
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -213,6 +216,49 @@ class OAuthClient(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuthorizationCode(Base):
+    """An OAuth authorization code (stored as a digest), usable once."""
+
+    __tablename__ = "oauth_authorization_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    nonce: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(16), default="S256")
+    auth_time: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The session the first exchange created: revoked if the code is ever replayed.
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class DeviceCode(Base):
+    """An RFC 8628 device authorization: pending -> approved|denied -> consumed."""
+
+    __tablename__ = "oauth_device_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    device_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_code: Mapped[str] = mapped_column(String(16), unique=True)
+    client_id: Mapped[str] = mapped_column(String(128))
+    scope: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    interval: Mapped[int] = mapped_column(Integer, default=5)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    auth_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SigningKey(Base):

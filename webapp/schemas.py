@@ -26,6 +26,9 @@ class RegisterRequest(Strict):
 class LoginRequest(Strict):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    client_id: str | None = Field(
+        None, max_length=128, description="A trusted first-party client, e.g. limen-cli."
+    )
 
 
 class RefreshRequest(Strict):
@@ -121,3 +124,38 @@ class ProblemOut(BaseModel):
     title: str
     status: int
     detail: str
+
+
+class ClientCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    grant_types: list[
+        Literal["authorization_code", "client_credentials", "device_code", "refresh_token"]
+    ] = Field(min_length=1, max_length=4)
+    scopes: list[str] = Field(default_factory=list, max_length=32)
+    redirect_uris: list[str] = Field(default_factory=list, max_length=10)
+    public: bool = False
+    trusted: bool = False
+
+
+class ClientRotate(Strict):
+    overlap_seconds: int = Field(86_400, ge=0, le=30 * 86_400)
+
+
+class ClientOut(Out):
+    client_id: str
+    name: str
+    public: bool
+    trusted: bool
+    grant_types: list[str]
+    scopes: list[str]
+    redirect_uris: list[str]
+    created_at: datetime
+    previous_secret_expires_at: datetime | None
+
+
+class ClientIssued(ClientOut):
+    client_secret: str | None = Field(description="Shown once (confidential clients only).")
+
+
+class ClientList(Out):
+    items: list[ClientOut]

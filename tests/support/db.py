@@ -36,3 +36,13 @@ def counts(
     ),
 ) -> dict[str, int]:
     return {t: int(scalar(url, f"SELECT count(*) FROM {t}")) for t in tables}  # noqa: S608
+
+
+def execute(url: str, sql: str, **params: Any) -> int:
+    """Run a write (tests use it to stand in for the clock); returns the rowcount."""
+    engine = create_engine(engine_url(url))
+    try:
+        with engine.begin() as conn:
+            return int(conn.execute(text(sql), params).rowcount)
+    finally:
+        engine.dispose()

@@ -22,6 +22,7 @@ from webapp.http import (
     set_token_cookies,
     settings,
 )
+from webapp.identity import FIRST_PARTY_CLIENT
 from webapp.identity.tokens import TokenSet
 from webapp.problems import Problem
 from webapp.schemas import (
@@ -100,7 +101,20 @@ def register() -> tuple[Response, int]:
 @limiter.limit(lambda: settings().ratelimit_login)
 def login() -> Response:
     body = parse_body(LoginRequest)
-    tokens = identity().password_login(body.email, body.password, request_meta())
+    ident = identity()
+    client_id = FIRST_PARTY_CLIENT
+    if body.client_id is not None:
+        client = ident.clients.get(body.client_id)
+        if client is None or not client.is_trusted:
+            raise Problem(
+                400,
+                "untrusted-client",
+                "Client not allowed here",
+                f"{body.client_id!r} is not a trusted first-party client; other "
+                "applications sign people in through /oauth/authorize.",
+            )
+        client_id = client.client_id
+    tokens = ident.password_login(body.email, body.password, request_meta(), client_id)
     return _token_response(tokens)
 
 

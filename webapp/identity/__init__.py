@@ -18,8 +18,11 @@ from webapp.settings import Settings
 
 from .api_keys import ApiKeyService
 from .audit import AuditLog
+from .clients import OIDC_SCOPES, ClientRegistry
 from .crypto import derive_fernet, sha256_hex
 from .errors import InvalidRefreshToken
+from .oauth import OAuthService
+from .oauth_codes import AuthorizationCodes, DeviceCodes
 from .passwords import LocalAccounts, Passwords
 from .principal import Principal, RequestMeta
 from .rbac import permissions_for
@@ -88,6 +91,10 @@ class Identity:
         )
         self.api_keys = ApiKeyService(db, self.audit, clock)
         self.verifier = Verifier(self.tokens, self.sessions, self.api_keys)
+        self.clients = ClientRegistry(db, self.audit, clock)
+        self.codes = AuthorizationCodes(db, self.revocation, self.audit, clock)
+        self.devices = DeviceCodes(db, redis_client, self.audit, clock)
+        self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
 
     # -- flows ---------------------------------------------------------------------------
     def authenticate(self, credential: Credential) -> Principal:
@@ -104,12 +111,15 @@ class Identity:
             auth_method=auth_method,
         )
 
-    def password_login(self, email: str, password: str, meta: RequestMeta) -> TokenSet:
+    def password_login(
+        self, email: str, password: str, meta: RequestMeta, client_id: str = FIRST_PARTY_CLIENT
+    ) -> TokenSet:
+        """Sign in with a password, for the portal or another trusted first-party client."""
         user = self.accounts.verify_login(email, password, meta)
-        self.audit.record("login.success", user_id=user.id, meta=meta, method="password")
-        return self.tokens.start_session(
-            self.user_grant(user, FIRST_PARTY_CLIENT, "password"), meta
+        self.audit.record(
+            "login.success", user_id=user.id, client_id=client_id, meta=meta, method="password"
         )
+        return self.tokens.start_session(self.user_grant(user, client_id, "password"), meta)
 
     def refresh(
         self, refresh_token: str, meta: RequestMeta, client_id: str | None = None
@@ -124,7 +134,7 @@ class Identity:
             self.revocation.revoke_session(family.session_id, reason="user_disabled")
             raise InvalidRefreshToken("The account is disabled; the session has been ended.")
         roles = user.role_names
-        scopes = tuple(sorted(set(family.scope.split()) & permissions_for(roles)))
+        scopes = tuple(sorted(set(family.scope.split()) & (OIDC_SCOPES | permissions_for(roles))))
         session = self.sessions.get(family.session_id) or {}
         return Grant(
             subject=user.id,

@@ -13,6 +13,7 @@ from .principal import Principal
 
 ANALYST = "analyst"
 ADMIN = "admin"
+SERVICE = "service"  # clients acting for themselves; bounded by the scopes an admin gave them
 
 ANALYST_PERMISSIONS = frozenset(
     {"profile", "keys:read", "keys:write", "sessions:read", "sessions:write"}
@@ -33,6 +34,7 @@ ADMIN_PERMISSIONS = ANALYST_PERMISSIONS | frozenset(
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ANALYST: ANALYST_PERMISSIONS,
     ADMIN: ADMIN_PERMISSIONS,
+    SERVICE: ADMIN_PERMISSIONS,
 }
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())
 

@@ -81,6 +81,24 @@ class Revocation:
         self._sessions.delete(sid, row.user_id)
         return not already
 
+    def revoke_client(
+        self,
+        client_id: str,
+        *,
+        reason: str,
+        actor: str | None = None,
+        meta: RequestMeta | None = None,
+    ) -> int:
+        """Revoke every live session a client holds (the client was deleted)."""
+        sids = list(
+            self._db.scalars(
+                select(Session.id).where(
+                    Session.client_id == client_id, Session.revoked_at.is_(None)
+                )
+            )
+        )
+        return sum(self.revoke_session(sid, reason=reason, actor=actor, meta=meta) for sid in sids)
+
     def revoke_user(
         self,
         user_id: str,

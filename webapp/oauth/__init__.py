@@ -1,14 +1,28 @@
-"""The /oauth blueprint. For now: the JWKS that resource servers verify access tokens with."""
+"""The /oauth blueprint and discovery: authorize, token, device, revoke, introspect, userinfo,
+JWKS, and the RFC 8414 / OIDC discovery documents."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
 from webapp.errors import register_json_errors
-from webapp.extensions import identity
+from webapp.extensions import csrf, db, identity, limiter
+from webapp.http import current_principal, settings
+from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
+from webapp.identity.errors import IdentityError, PermissionDenied
+from webapp.models import Session, User
+from webapp.portal.views import scope_descriptions, signed_in_user
+
+from .server import oauth_server, user_info
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
+wellknown = Blueprint("wellknown", __name__)
 register_json_errors(bp)
+register_json_errors(wellknown)
 
 JWKS_MAX_AGE = 300  # a key is published at least this long before it signs (see jobs)
 
@@ -18,3 +32,159 @@ def jwks() -> Response:
     response = jsonify(identity().keys.jwks())
     response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     return response
+
+
+def _authorization_error(error: OAuth2Error) -> Any:
+    """Redirect errors only to a redirect URI already validated for the client (RFC 6749)."""
+    if error.redirect_uri:
+        _, _, headers = error(None)
+        location = dict(headers)["Location"]
+        return redirect(add_params_to_uri(location, {"iss": settings().issuer}), 302)
+    return render_template(
+        "message.html",
+        title="This sign-in link is not valid",
+        message=error.description or error.error,
+        hint="Go back to the application and start again. If it keeps happening, its "
+        "administrator needs to check the client registration.",
+    ), 400
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> Any:
+    user, principal = signed_in_user()
+    if user is None or principal is None:
+        return redirect(url_for("portal.login", next=request.full_path))
+    server = oauth_server()
+    try:
+        grant = server.get_consent_grant(end_user=user)
+    except OAuth2Error as error:
+        return _authorization_error(error)
+    session = db.session.get(Session, principal.sid) if principal.sid else None
+    grant.request.auth_time = int(
+        (session.created_at if session else identity().clock()).timestamp()
+    )
+    client = grant.client.row
+    hint = (grant.request.payload.data.get("login_hint") or "").strip().lower()
+    other_account = bool(hint) and hint != user.email
+    if request.method == "GET":
+        if client.is_trusted and not other_account:
+            return server.create_authorization_response(grant_user=user, grant=grant)
+        scopes = client_scopes(grant)
+        return render_template(
+            "consent.html",
+            client=client,
+            user=user,
+            scopes=scopes,
+            hint=hint if other_account else None,
+            action=request.full_path,
+        )
+    csrf.protect()
+    approved = request.form.get("decision") == "approve"
+    identity().audit.record(
+        "oauth.consent_" + ("approved" if approved else "denied"),
+        user_id=user.id,
+        client_id=client.client_id,
+    )
+    db.session.commit()
+    return server.create_authorization_response(grant_user=user if approved else None, grant=grant)
+
+
+def client_scopes(grant: Any) -> list[tuple[str, str]]:
+    granted = grant.client.get_allowed_scope(grant.request.payload.scope).split()
+    return scope_descriptions(granted)
+
+
+@bp.post("/token")
+@limiter.limit(lambda: settings().ratelimit_token)
+def token() -> Response:
+    return oauth_server().create_token_response()  # type: ignore[no-any-return]
+
+
+@bp.post("/device_authorization")
+@limiter.limit(lambda: settings().ratelimit_token)
+def device_authorization() -> Response:
+    return oauth_server().create_endpoint_response("device_authorization")  # type: ignore[no-any-return]
+
+
+@bp.post("/revoke")
+def revoke() -> Response:
+    return oauth_server().create_endpoint_response("revocation")  # type: ignore[no-any-return]
+
+
+@bp.post("/introspect")
+def introspect() -> Response:
+    return oauth_server().create_endpoint_response("introspection")  # type: ignore[no-any-return]
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    principal = current_principal()
+    assert principal is not None
+    if "openid" not in principal.scopes:
+        raise PermissionDenied(
+            "userinfo needs a token issued with the 'openid' scope.", permission="openid"
+        )
+    user = db.session.get(User, principal.sub)
+    if user is None:
+        raise IdentityError("This token does not belong to a user.")
+    response = jsonify(dict(user_info(user, " ".join(principal.scopes))))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def metadata() -> dict[str, Any]:
+    iss = settings().issuer
+    auth_methods = ["client_secret_basic", "client_secret_post", "none"]
+    return {
+        "issuer": iss,
+        "authorization_endpoint": f"{iss}/oauth/authorize",
+        "token_endpoint": f"{iss}/oauth/token",
+        "device_authorization_endpoint": f"{iss}/oauth/device_authorization",
+        "revocation_endpoint": f"{iss}/oauth/revoke",
+        "introspection_endpoint": f"{iss}/oauth/introspect",
+        "userinfo_endpoint": f"{iss}/oauth/userinfo",
+        "jwks_uri": f"{iss}/oauth/jwks",
+        "scopes_supported": sorted(SUPPORTED_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            DEVICE_GRANT,
+        ],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods[:2],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "name",
+            "preferred_username",
+            "email",
+            "email_verified",
+        ],
+        "limen_api_base": f"{iss}/api/v1",
+        "limen_login_endpoint": f"{iss}/auth/login",
+    }
+
+
+@wellknown.get("/.well-known/oauth-authorization-server")
+@wellknown.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    response = jsonify(metadata())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+__all__ = ["bp", "wellknown"]

@@ -1,0 +1,1 @@
+"""OAuth/OIDC server tests."""

@@ -1,0 +1,286 @@
+"""Every grant end to end over real HTTP, driven by Authlib's *client* (not the server's code),
+with issued JWTs verified by joserfc against the published JWKS."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import httpx
+from authlib.integrations.httpx_client import OAuth2Client
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.support.browser import approve_device, follow_authorize
+
+CLI_SCOPES = "openid profile email offline_access keys:read"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def verify_jwt(server, token: str, **expected):
+    keys = KeySet.import_key_set(httpx.get(f"{server.url}/oauth/jwks").json())
+    decoded = jwt.decode(token, keys, algorithms=["ES256"])
+    for claim, value in expected.items():
+        assert decoded.claims[claim] == value, (claim, decoded.claims)
+    return decoded
+
+
+def test_discovery_is_complete_and_valid(server, metadata):
+    AuthorizationServerMetadata(metadata).validate()
+    assert metadata["issuer"] == server.env["LIMEN_ISSUER"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+    assert set(metadata["grant_types_supported"]) >= {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        DEVICE_GRANT,
+    }
+    oidc = httpx.get(f"{server.url}/.well-known/openid-configuration").json()
+    assert oidc == metadata
+    for key in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "device_authorization_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+    ):
+        assert metadata[key].startswith(server.env["LIMEN_ISSUER"] + "/oauth/")
+
+
+def test_code_flow_with_pkce_and_a_loopback_redirect(server, metadata, browser, loopback):
+    http, account = browser
+    verifier = secrets.token_urlsafe(48)
+    nonce = secrets.token_urlsafe(12)
+    with OAuth2Client(
+        client_id="limen-cli",
+        token_endpoint_auth_method="none",
+        code_challenge_method="S256",
+        redirect_uri=loopback.redirect_uri,
+        scope=CLI_SCOPES,
+    ) as client:
+        url, state = client.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+        )
+        received = loopback.deliver(follow_authorize(http, url))
+        assert received["state"] == state
+        assert received["iss"] == metadata["issuer"]  # RFC 9207: mix-up defence
+        token = client.fetch_token(
+            metadata["token_endpoint"], code=received["code"], code_verifier=verifier
+        )
+    assert token["token_type"].lower() == "bearer" and token["refresh_token"]
+    access = verify_jwt(
+        server, token["access_token"], iss=metadata["issuer"], client_id="limen-cli"
+    )
+    assert access.header["typ"] == "at+jwt"
+    assert set(access.claims["scope"].split()) >= {"openid", "profile", "keys:read"}
+    id_token = verify_jwt(
+        server, token["id_token"], aud=["limen-cli"], nonce=nonce, email=account.email
+    )
+    assert "at_hash" in id_token.claims and "auth_time" in id_token.claims
+
+    me = httpx.get(
+        f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
+    assert me.status_code == 200
+    assert me.json()["client_id"] == "limen-cli" and me.json()["email"] == account.email
+    info = httpx.get(
+        metadata["userinfo_endpoint"], headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
+    assert info.json()["sub"] == account.id and info.json()["email"] == account.email
+
+
+def test_third_party_client_gets_a_consent_page(server, metadata, browser, make_client):
+    app = make_client(
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=["https://app.example.com/cb"],
+        scopes=["openid", "profile", "keys:read"],
+    )
+    http, _ = browser
+    verifier = secrets.token_urlsafe(48)
+    with OAuth2Client(
+        client_id=app["client_id"],
+        client_secret=app["client_secret"],
+        code_challenge_method="S256",
+        redirect_uri="https://app.example.com/cb",
+        scope="openid keys:read",
+    ) as client:
+        url, state = client.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier=verifier
+        )
+        consent = http.get(url)
+        assert consent.status_code == 200 and app["name"] in consent.text
+        assert "List your API keys" in consent.text
+        location = follow_authorize(http, url)
+        token = client.fetch_token(
+            metadata["token_endpoint"], authorization_response=location, code_verifier=verifier
+        )
+    assert token["scope"].split() == ["keys:read", "openid"]
+    assert "offline_access" not in token["scope"] and "refresh_token" not in token
+
+    denied = follow_authorize(http, url, approve=False)
+    assert "error=access_denied" in denied and f"state={state}" in denied
+    assert "iss=" in denied
+
+
+def test_device_flow_approved_through_the_device_page(server, metadata, browser):
+    http, account = browser
+    start = httpx.post(
+        metadata["device_authorization_endpoint"],
+        data={"client_id": "limen-cli", "scope": CLI_SCOPES},
+    ).json()
+    assert start["verification_uri"] == f"{metadata['issuer']}/device"
+    assert len(start["user_code"]) == 9 and start["user_code"][4] == "-"
+
+    def poll():
+        return httpx.post(
+            metadata["token_endpoint"],
+            data={
+                "grant_type": DEVICE_GRANT,
+                "device_code": start["device_code"],
+                "client_id": "limen-cli",
+            },
+        )
+
+    assert poll().json()["error"] == "authorization_pending"
+    assert poll().json()["error"] == "slow_down"  # polled again at once
+
+    # The person types the code in lower case, without the hyphen.
+    done = approve_device(http, server.url, start["user_code"].replace("-", "").lower())
+    assert done.status_code == 200 and "signed in" in done.text
+
+    time.sleep(start["interval"] + 5.5)  # honour the interval, raised by slow_down
+    token = poll()
+    assert token.status_code == 200, token.text
+    me = httpx.get(
+        f"{server.url}/api/v1/me",
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+    assert me.json()["email"] == account.email
+    again = poll()
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+def test_device_flow_denied(server, metadata, browser):
+    http, _ = browser
+    start = httpx.post(
+        metadata["device_authorization_endpoint"], data={"client_id": "limen-cli"}
+    ).json()
+    approve_device(http, server.url, start["user_code"], approve=False)
+    denied = httpx.post(
+        metadata["token_endpoint"],
+        data={
+            "grant_type": DEVICE_GRANT,
+            "device_code": start["device_code"],
+            "client_id": "limen-cli",
+        },
+    )
+    assert denied.json()["error"] == "access_denied"
+
+
+def test_client_credentials_basic_and_post(server, metadata, make_client):
+    app = make_client(grant_types=["client_credentials"], scopes=["profile", "keys:read"])
+    for method in ("client_secret_basic", "client_secret_post"):
+        with OAuth2Client(
+            app["client_id"], app["client_secret"], token_endpoint_auth_method=method
+        ) as client:
+            token = client.fetch_token(
+                metadata["token_endpoint"], grant_type="client_credentials", scope="profile"
+            )
+        assert "refresh_token" not in token
+        verify_jwt(
+            server,
+            token["access_token"],
+            sub=app["client_id"],
+            client_id=app["client_id"],
+            scope="profile",
+        )
+        me = httpx.get(
+            f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}
+        )
+        assert me.status_code == 200 and me.json()["auth_method"] == "client_credentials"
+
+
+def test_client_secret_rotation_keeps_the_old_secret_for_the_overlap(
+    server, metadata, make_client, admin_headers
+):
+    app = make_client(grant_types=["client_credentials"], scopes=["profile"])
+    rotated = httpx.post(
+        f"{server.url}/api/v1/clients/{app['client_id']}/rotate-secret",
+        json={"overlap_seconds": 2},
+        headers=admin_headers,
+    ).json()
+
+    def grant(secret):
+        return httpx.post(
+            metadata["token_endpoint"],
+            data={"grant_type": "client_credentials"},
+            auth=(app["client_id"], secret),
+        )
+
+    assert grant(app["client_secret"]).status_code == 200
+    assert grant(rotated["client_secret"]).status_code == 200
+    time.sleep(2.5)
+    assert grant(app["client_secret"]).json()["error"] == "invalid_client"
+    assert grant(rotated["client_secret"]).status_code == 200
+
+
+def test_refresh_rotation_reuse_and_revocation_then_introspection(
+    server, metadata, browser, loopback, make_client
+):
+    http, _ = browser
+    resource_server = make_client(grant_types=["client_credentials"])
+    verifier = secrets.token_urlsafe(48)
+    with OAuth2Client(
+        client_id="limen-cli",
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+        redirect_uri=loopback.redirect_uri,
+        scope="profile offline_access",
+    ) as client:
+        url, _ = client.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier=verifier
+        )
+        code = loopback.deliver(follow_authorize(http, url))["code"]
+        first = client.fetch_token(metadata["token_endpoint"], code=code, code_verifier=verifier)
+        second = client.refresh_token(
+            metadata["token_endpoint"], refresh_token=first["refresh_token"]
+        )
+    assert second["refresh_token"] != first["refresh_token"]
+
+    def introspect(token):
+        return httpx.post(
+            metadata["introspection_endpoint"],
+            data={"token": token},
+            auth=(resource_server["client_id"], resource_server["client_secret"]),
+        ).json()
+
+    assert introspect(second["access_token"])["active"] is True
+    assert introspect(second["refresh_token"])["active"] is True
+    revoked = httpx.post(
+        metadata["revocation_endpoint"],
+        data={
+            "token": second["refresh_token"],
+            "token_type_hint": "refresh_token",
+            "client_id": "limen-cli",
+        },
+    )
+    assert revoked.status_code == 200
+    assert introspect(second["access_token"]) == {"active": False}
+    assert introspect(second["refresh_token"]) == {"active": False}
+    assert (
+        httpx.get(
+            f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {second['access_token']}"}
+        ).status_code
+        == 401
+    )
+
+
+def test_public_clients_cannot_introspect(server, metadata):
+    response = httpx.post(
+        metadata["introspection_endpoint"], data={"token": "x", "client_id": "limen-cli"}
+    )
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"

@@ -1,0 +1,99 @@
+"""/api/v1/clients: OAuth clients, managed by admins."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Response, jsonify
+
+from webapp.extensions import db, identity
+from webapp.http import current_principal, parse_body, request_meta, require
+from webapp.models import OAuthClient
+from webapp.schemas import ClientCreate, ClientIssued, ClientList, ClientOut, ClientRotate
+
+from . import bp
+from .openapi import documented
+
+
+def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = False) -> Any:
+    data = {
+        "client_id": row.client_id,
+        "name": row.name,
+        "public": row.is_public,
+        "trusted": row.is_trusted,
+        "grant_types": row.grant_types,
+        "scopes": row.scopes,
+        "redirect_uris": row.redirect_uris,
+        "created_at": row.created_at,
+        "previous_secret_expires_at": row.previous_secret_expires_at,
+    }
+    model = ClientIssued if issued else ClientOut
+    if issued:
+        data["client_secret"] = secret
+    return model.model_validate(data).model_dump(mode="json")
+
+
+def _actor() -> str | None:
+    principal = current_principal()
+    return principal.sub if principal else None
+
+
+@bp.get("/clients")
+@documented("List OAuth clients", responses={200: ClientList})
+@require("clients:read")
+def list_clients() -> Response:
+    return jsonify({"items": [client_out(c) for c in identity().clients.active()]})
+
+
+@bp.post("/clients")
+@documented(
+    "Register an OAuth client; the secret is in this response only",
+    body=ClientCreate,
+    responses={201: ClientIssued},
+)
+@require("clients:write")
+def create_client() -> tuple[Response, int]:
+    body = parse_body(ClientCreate)
+    registered = identity().clients.register(
+        name=body.name,
+        grants=body.grant_types,
+        scopes=body.scopes,
+        redirect_uris=body.redirect_uris,
+        public=body.public,
+        trusted=body.trusted,
+        actor=_actor(),
+        meta=request_meta(),
+    )
+    db.session.commit()
+    return jsonify(client_out(registered.row, registered.secret, issued=True)), 201
+
+
+@bp.post("/clients/<client_id>/rotate-secret")
+@documented(
+    "Rotate a client secret; the old one keeps working for the overlap",
+    body=ClientRotate,
+    responses={201: ClientIssued},
+)
+@require("clients:write")
+def rotate_client_secret(client_id: str) -> tuple[Response, int]:
+    body = parse_body(ClientRotate, allow_empty=True)
+    ident = identity()
+    secret = ident.clients.rotate_secret(
+        client_id, timedelta(seconds=body.overlap_seconds), actor=_actor(), meta=request_meta()
+    )
+    db.session.commit()
+    return jsonify(client_out(ident.clients.require(client_id), secret, issued=True)), 201
+
+
+@bp.delete("/clients/<client_id>")
+@documented("Delete a client: it can no longer get tokens", responses={204: None})
+@require("clients:write")
+def delete_client(client_id: str) -> tuple[str, int]:
+    ident = identity()
+    ident.clients.disable(client_id, actor=_actor(), meta=request_meta())
+    db.session.commit()
+    ident.revocation.revoke_client(
+        client_id, reason="client_deleted", actor=_actor(), meta=request_meta()
+    )
+    return "", 204

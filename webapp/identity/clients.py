@@ -1,0 +1,242 @@
+"""OAuth clients: registration, secrets (digests only, rotation with overlap), redirect rules."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import OAuthClient
+
+from .audit import AuditLog
+from .crypto import digests_equal, sha256_hex
+from .errors import Conflict, NotFound, PolicyViolation
+from .principal import RequestMeta
+from .rbac import ALL_PERMISSIONS
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_ALIASES = {
+    "authorization_code": "authorization_code",
+    "refresh_token": "refresh_token",
+    "client_credentials": "client_credentials",
+    "device_code": DEVICE_GRANT,
+    DEVICE_GRANT: DEVICE_GRANT,
+}
+OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+SUPPORTED_SCOPES = OIDC_SCOPES | ALL_PERMISSIONS
+BUILTIN_CLIENTS = ("limen-cli", "limen-portal")
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+MAX_SECRET_OVERLAP = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    row: OAuthClient
+    secret: str | None  # shown once; None for public clients
+
+
+def is_loopback_redirect(uri: str) -> bool:
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or parts.hostname is None:
+        return False
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_uri_matches(registered: Sequence[str], requested: str) -> bool:
+    """Exact match, except RFC 8252 §7.3: a loopback IP redirect matches on any port."""
+    if requested in registered:
+        return True
+    if not is_loopback_redirect(requested):
+        return False
+    asked = urlsplit(requested)
+    for uri in registered:
+        reg = urlsplit(uri)
+        if (
+            is_loopback_redirect(uri)
+            and reg.port is None
+            and reg.hostname == asked.hostname
+            and reg.path == asked.path
+            and reg.query == asked.query
+            and not asked.fragment
+        ):
+            return True
+    return False
+
+
+def validate_redirect_uri(uri: str) -> None:
+    parts = urlsplit(uri)
+    if parts.fragment:
+        raise PolicyViolation(f"Redirect URI {uri} must not have a fragment.")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if is_loopback_redirect(uri):
+        return
+    if parts.scheme and parts.scheme not in ("http", "https", "javascript", "data"):
+        return  # private-use scheme of a native app (RFC 8252 §7.1), e.g. com.example.app:/cb
+    raise PolicyViolation(
+        f"Redirect URI {uri} must be https, a loopback http URL, or a private-use scheme."
+    )
+
+
+class ClientRegistry:
+    def __init__(self, db: DbSession, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._audit = audit
+        self._clock = clock
+
+    def get(self, client_id: str) -> OAuthClient | None:
+        row = self._db.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+        if row is None or row.disabled_at is not None:
+            return None
+        return row
+
+    def require(self, client_id: str) -> OAuthClient:
+        row = self.get(client_id)
+        if row is None:
+            raise NotFound(f"No OAuth client with id {client_id}.")
+        return row
+
+    def active(self) -> list[OAuthClient]:
+        return list(
+            self._db.scalars(
+                select(OAuthClient)
+                .where(OAuthClient.disabled_at.is_(None))
+                .order_by(OAuthClient.created_at)
+            )
+        )
+
+    def register(
+        self,
+        *,
+        name: str,
+        grants: Sequence[str],
+        scopes: Sequence[str] = (),
+        redirect_uris: Sequence[str] = (),
+        public: bool = False,
+        trusted: bool = False,
+        client_id: str | None = None,
+        actor: str | None = None,
+        meta: RequestMeta | None = None,
+    ) -> RegisteredClient:
+        """Register a client (flushed, not committed); the secret is returned only here."""
+        grant_types = self._grant_types(grants, public)
+        unknown = sorted(set(scopes) - SUPPORTED_SCOPES)
+        if unknown:
+            raise PolicyViolation(
+                f"Unknown scope(s): {', '.join(unknown)}. Known: "
+                f"{', '.join(sorted(SUPPORTED_SCOPES))}."
+            )
+        for uri in redirect_uris:
+            validate_redirect_uri(uri)
+        if "authorization_code" in grant_types and not redirect_uris:
+            raise PolicyViolation("The authorization_code grant needs at least one redirect URI.")
+        client_id = client_id or f"lc_{secrets.token_urlsafe(12)}"
+        if not CLIENT_ID_PATTERN.match(client_id):
+            raise PolicyViolation("client_id must be 3-64 letters, digits, dots, dashes.")
+        if self._db.scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
+            raise Conflict(f"A client with id {client_id} already exists.")
+        secret = None if public else "limen_cs_" + secrets.token_urlsafe(32)
+        row = OAuthClient(
+            client_id=client_id,
+            name=name,
+            secret_digest=sha256_hex(secret) if secret else None,
+            is_public=public,
+            is_trusted=trusted,
+            redirect_uris=list(redirect_uris),
+            grant_types=grant_types,
+            scopes=sorted(set(scopes)),
+            created_at=self._clock(),
+        )
+        self._db.add(row)
+        self._db.flush()
+        self._audit.record(
+            "client.created",
+            actor=actor,
+            client_id=client_id,
+            meta=meta,
+            grants=grant_types,
+            public=public,
+        )
+        return RegisteredClient(row, secret)
+
+    @staticmethod
+    def _grant_types(grants: Sequence[str], public: bool) -> list[str]:
+        if not grants:
+            raise PolicyViolation("Give at least one grant type.")
+        unknown = [g for g in grants if g not in GRANT_ALIASES]
+        if unknown:
+            raise PolicyViolation(
+                f"Unsupported grant type(s): {', '.join(unknown)}. Supported: "
+                "authorization_code, client_credentials, device_code, refresh_token."
+            )
+        resolved = sorted({GRANT_ALIASES[g] for g in grants})
+        if public and "client_credentials" in resolved:
+            raise PolicyViolation("A public client cannot use client_credentials (no secret).")
+        return resolved
+
+    def check_secret(self, client: OAuthClient, secret: str) -> bool:
+        """Constant-time check against the current secret and, within overlap, the previous."""
+        if client.secret_digest is None:
+            return False
+        digest = sha256_hex(secret)
+        current = digests_equal(client.secret_digest, digest)
+        previous = False
+        if client.previous_secret_digest and client.previous_secret_expires_at:
+            previous = digests_equal(client.previous_secret_digest, digest) and (
+                client.previous_secret_expires_at > self._clock()
+            )
+        return current or previous
+
+    def rotate_secret(
+        self,
+        client_id: str,
+        overlap: timedelta,
+        actor: str | None = None,
+        meta: RequestMeta | None = None,
+    ) -> str:
+        client = self.require(client_id)
+        if client.is_public:
+            raise PolicyViolation("Public clients have no secret to rotate.")
+        if overlap < timedelta(0) or overlap > MAX_SECRET_OVERLAP:
+            raise PolicyViolation("The overlap must be between 0 seconds and 30 days.")
+        secret = "limen_cs_" + secrets.token_urlsafe(32)
+        client.previous_secret_digest = client.secret_digest
+        client.previous_secret_expires_at = self._clock() + overlap
+        client.secret_digest = sha256_hex(secret)
+        self._audit.record(
+            "client.secret_rotated",
+            actor=actor,
+            client_id=client_id,
+            meta=meta,
+            overlap_seconds=int(overlap.total_seconds()),
+        )
+        return secret
+
+    def disable(
+        self, client_id: str, actor: str | None = None, meta: RequestMeta | None = None
+    ) -> OAuthClient:
+        client = self.require(client_id)
+        if client.client_id in BUILTIN_CLIENTS:
+            raise PolicyViolation(f"{client_id} is built in and cannot be deleted.")
+        client.disabled_at = self._clock()
+        self._audit.record("client.deleted", actor=actor, client_id=client_id, meta=meta)
+        return client
+
+    @staticmethod
+    def allowed_scopes(client: OAuthClient, requested: str | None) -> list[str]:
+        """What the client may get of what it asked (all of its scopes when it asked none)."""
+        registered = set(client.scopes)
+        if not requested:
+            return sorted(registered)
+        asked = set(requested.split())
+        return sorted(asked & registered)

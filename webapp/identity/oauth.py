@@ -1,0 +1,147 @@
+"""What the OAuth server asks of the core: grants for users and services, token lookup for
+revocation (RFC 7009) and introspection (RFC 7662). Introspection answers through the same
+``authenticate()`` every request uses, so a revoked session is inactive at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import OAuthClient, RefreshFamily, RefreshToken, User
+
+from .api_keys import looks_like_api_key
+from .clients import OIDC_SCOPES
+from .crypto import sha256_hex
+from .errors import IdentityError
+from .rbac import ALL_PERMISSIONS, SERVICE, permissions_for
+from .sessions import SessionStore
+from .tokens import REFRESH_PREFIX, Grant, TokenService
+from .verify import Credential, Verifier
+
+
+@dataclass(frozen=True)
+class TokenRef:
+    """A token found for revocation: which session and client it belongs to."""
+
+    kind: str  # access_token | refresh_token
+    session_id: str
+    client_id: str | None
+
+
+def user_scopes(user: User, granted: Iterable[str]) -> tuple[str, ...]:
+    """Granted scopes a user can actually hold: OIDC scopes and what their roles allow."""
+    allowed = OIDC_SCOPES | permissions_for(user.role_names)
+    return tuple(sorted(set(granted) & allowed))
+
+
+class OAuthService:
+    def __init__(
+        self,
+        db: DbSession,
+        sessions: SessionStore,
+        tokens: TokenService,
+        verifier: Verifier,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._sessions = sessions
+        self._tokens = tokens
+        self._verifier = verifier
+        self._clock = clock
+
+    @staticmethod
+    def user_grant(user: User, client: OAuthClient, scopes: Iterable[str], method: str) -> Grant:
+        return Grant(
+            subject=user.id,
+            user_id=user.id,
+            roles=user.role_names,
+            scopes=user_scopes(user, scopes),
+            client_id=client.client_id,
+            auth_method=method,
+        )
+
+    @staticmethod
+    def service_grant(client: OAuthClient, scopes: Iterable[str]) -> Grant:
+        """Client credentials: the client is the subject (RFC 9068 §2.2)."""
+        return Grant(
+            subject=client.client_id,
+            user_id=None,
+            roles=(SERVICE,),
+            scopes=tuple(sorted(set(scopes) & ALL_PERMISSIONS)),
+            client_id=client.client_id,
+            auth_method="client_credentials",
+        )
+
+    def find(self, token: str, hint: str | None = None) -> TokenRef | None:
+        """The session behind a refresh or access token this server issued (even if expired)."""
+        if token.startswith(REFRESH_PREFIX):
+            row = self._db.execute(
+                select(RefreshFamily.session_id, RefreshFamily.client_id)
+                .join(RefreshToken, RefreshToken.family_id == RefreshFamily.id)
+                .where(RefreshToken.token_hash == sha256_hex(token))
+            ).first()
+            return TokenRef("refresh_token", row[0], row[1]) if row else None
+        if looks_like_api_key(token):
+            return None
+        try:
+            claims = self._tokens.decode_access(token)
+        except IdentityError:
+            return None  # invalid or expired: nothing live to revoke
+        return TokenRef("access_token", claims["sid"], claims.get("client_id"))
+
+    def introspect(self, token: str) -> dict[str, Any]:
+        if token.startswith(REFRESH_PREFIX):
+            return self._introspect_refresh(token)
+        try:
+            principal = self._verifier.authenticate(Credential(token, "bearer"))
+        except IdentityError:
+            return {"active": False}
+        body: dict[str, Any] = {
+            "active": True,
+            "sub": principal.sub,
+            "scope": " ".join(sorted(principal.scopes)),
+            "client_id": principal.client_id,
+            "token_type": "api_key" if principal.api_key_id else "Bearer",
+        }
+        if principal.sid:
+            body["sid"] = principal.sid
+            body["iss"] = self._tokens.issuer
+            body["aud"] = self._tokens.audience
+        if principal.expires_at:
+            body["exp"] = int(principal.expires_at.timestamp())
+        if principal.email:
+            body["username"] = principal.email
+        return body
+
+    def _introspect_refresh(self, token: str) -> dict[str, Any]:
+        found = self._db.execute(
+            select(RefreshToken, RefreshFamily)
+            .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
+            .where(RefreshToken.token_hash == sha256_hex(token))
+        ).first()
+        if found is None:
+            return {"active": False}
+        row, family = found
+        now = self._clock()
+        live = (
+            row.status == "active"
+            and family.revoked_at is None
+            and row.expires_at > now
+            and self._sessions.exists(family.session_id)
+        )
+        if not live:
+            return {"active": False}
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "client_id": family.client_id,
+            "sub": family.user_id,
+            "scope": family.scope,
+            "sid": family.session_id,
+            "exp": int(row.expires_at.timestamp()),
+        }

@@ -1,0 +1,420 @@
+"""Authlib wiring: every grant and endpoint registered in ``configure_oauth``.
+
+Authlib parses requests, authenticates clients and shapes RFC 6749 responses; every token it
+hands out comes from ``identity.tokens`` (which writes the session record), and every client,
+code and device decision is made by ``webapp.identity``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import ClientMixin, grants
+from authlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    UnauthorizedClientError,
+)
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oauth2.rfc8628 import DeviceAuthorizationEndpoint, DeviceCodeGrant
+from authlib.oauth2.rfc9207 import IssuerParameter
+from authlib.oidc.core import OpenIDCode, UserInfo
+from flask import Flask, current_app
+
+from webapp.extensions import db, identity
+from webapp.http import request_meta, settings
+from webapp.identity import errors as ie
+from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES, redirect_uri_matches
+from webapp.identity.oauth_codes import DEVICE_INTERVAL, DEVICE_TTL, normalize_user_code
+from webapp.identity.tokens import TokenSet
+from webapp.models import AuthorizationCode, DeviceCode, OAuthClient, User
+
+CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+class Client(ClientMixin):  # type: ignore[misc]
+    """Authlib's view of an OAuth client row; secrets are checked as digests by the core."""
+
+    def __init__(self, row: OAuthClient) -> None:
+        self.row = row
+        self.client_id = row.client_id
+
+    def get_client_id(self) -> str:
+        return self.row.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return self.row.redirect_uris[0] if self.row.redirect_uris else None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        return " ".join(identity().clients.allowed_scopes(self.row, scope))
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri_matches(self.row.redirect_uris, redirect_uri)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return identity().clients.check_secret(self.row, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.row.is_public:
+            return method == "none"
+        return method in CONFIDENTIAL_METHODS
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.row.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.row.grant_types
+
+
+def query_client(client_id: str) -> Client | None:
+    row = identity().clients.get(client_id) if client_id else None
+    return Client(row) if row else None
+
+
+def generate_token(
+    grant_type: str,
+    client: Client,
+    user: User | None = None,
+    scope: str | None = None,
+    expires_in: int | None = None,
+    include_refresh_token: bool = True,
+) -> dict[str, Any]:
+    """Every OAuth grant's tokens come from here: a new Limen session via identity.tokens."""
+    ident = identity()
+    scopes = ident.clients.allowed_scopes(client.row, scope)
+    if user is None:
+        grant = ident.oauth.service_grant(client.row, scopes)
+        with_refresh = False
+    else:
+        grant = ident.oauth.user_grant(user, client.row, scopes, grant_type_name(grant_type))
+        with_refresh = (
+            include_refresh_token
+            and client.check_grant_type("refresh_token")
+            and ("offline_access" in grant.scopes or client.row.is_trusted)
+        )
+    tokens = ident.tokens.start_session(grant, request_meta(), with_refresh=with_refresh)
+    body = token_body(tokens)
+    body["_sid"] = tokens.session_id  # taken off again in save_token
+    return body
+
+
+def grant_type_name(grant_type: str) -> str:
+    return "device_code" if grant_type == DEVICE_GRANT else grant_type
+
+
+def token_body(tokens: TokenSet) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "access_token": tokens.access_token,
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in,
+        "scope": tokens.scope,
+    }
+    if tokens.refresh_token:
+        body["refresh_token"] = tokens.refresh_token
+    return body
+
+
+def save_token(token: dict[str, Any], request: Any) -> None:
+    """Tokens are already stored by identity.tokens; bind a code to the session it made."""
+    sid = token.pop("_sid", None)
+    code = getattr(request, "authorization_code", None)
+    if sid and isinstance(code, CodeRecord):
+        identity().codes.bind_session(code.row.id, sid)
+
+
+class CodeRecord:
+    """Authlib's view of a claimed authorization code."""
+
+    def __init__(self, row: AuthorizationCode) -> None:
+        self.row = row
+        self.code_challenge = row.code_challenge
+        self.code_challenge_method = row.code_challenge_method
+
+    def get_redirect_uri(self) -> str:
+        return self.row.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+    def get_nonce(self) -> str | None:
+        return self.row.nonce
+
+    def get_auth_time(self) -> int:
+        return self.row.auth_time
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> None:
+        return None
+
+
+class S256Only(CodeChallenge):  # type: ignore[misc]
+    """PKCE required for every client and S256 only: no plain, no missing challenge."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError(
+                "PKCE is required: send code_challenge with code_challenge_method=S256."
+            )
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Only code_challenge_method=S256 is accepted.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier' (PKCE is required).")
+        super().validate_code_verifier(grant, result)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        data = request.payload.data
+        identity().codes.issue(
+            code=code,
+            client_id=request.client.get_client_id(),
+            user_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            scope=request.client.get_allowed_scope(request.payload.scope),
+            nonce=data.get("nonce"),
+            code_challenge=data["code_challenge"],
+            code_challenge_method=data.get("code_challenge_method", "S256"),
+            auth_time=getattr(request, "auth_time", None) or 0,
+        )
+
+    def query_authorization_code(self, code: str, client: Client) -> CodeRecord | None:
+        row = identity().codes.claim(code, client.get_client_id(), request_meta())
+        return CodeRecord(row) if row else None
+
+    def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
+        """Nothing to do: the code was marked used when it was claimed."""
+
+    def authenticate_user(self, authorization_code: CodeRecord) -> User | None:
+        user = db.session.get(User, authorization_code.row.user_id)
+        return user if user is not None and user.is_active else None
+
+
+class RefreshTokenGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: ignore[misc]
+    """Refresh through identity.refresh: rotation, reuse detection, idempotent retry."""
+
+    GRANT_TYPE = "refresh_token"
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def validate_token_request(self) -> None:
+        client = self.authenticate_token_endpoint_client()
+        if not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClientError("This client may not use grant_type=refresh_token.")
+        if not self.request.form.get("refresh_token"):
+            raise InvalidRequestError("Missing 'refresh_token'.")
+        self.request.client = client
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        client = self.request.client
+        try:
+            tokens = identity().refresh(
+                self.request.form["refresh_token"], request_meta(), client_id=client.get_client_id()
+            )
+        except ie.InvalidRefreshToken as exc:
+            raise InvalidGrantError(exc.detail) from exc
+        return 200, token_body(tokens), self.TOKEN_RESPONSE_HEADER
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_METHODS)
+
+
+class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_device_credential(self, device_code: str) -> DeviceRecord | None:
+        row = identity().devices.by_device_code(device_code)
+        if row is not None and row.status == "consumed":
+            raise InvalidGrantError("This device code has already been used.")
+        return DeviceRecord(row) if row else None
+
+    def query_user_grant(self, user_code: str) -> tuple[User, bool] | None:
+        row = identity().devices.by_user_code(user_code)
+        if row is None or row.status == "pending" or row.user_id is None:
+            return None
+        user = db.session.get(User, row.user_id)
+        if user is None or not user.is_active:
+            return None
+        return user, row.status == "approved"
+
+    def should_slow_down(self, credential: DeviceRecord) -> bool:
+        return identity().devices.polled_too_fast(credential.row)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        if not identity().devices.consume(self.request.credential.row):
+            raise InvalidGrantError("This device code has already been used.")
+        return super().create_token_response()  # type: ignore[no-any-return]
+
+
+class DeviceRecord:
+    def __init__(self, row: DeviceCode) -> None:
+        self.row = row
+
+    def get_client_id(self) -> str:
+        return self.row.client_id
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+    def get_user_code(self) -> str:
+        return self.row.user_code
+
+    def is_expired(self) -> bool:
+        return self.row.expires_at <= identity().clock()
+
+
+class DeviceAuthorization(DeviceAuthorizationEndpoint):  # type: ignore[misc]
+    EXPIRES_IN = int(DEVICE_TTL.total_seconds())
+    INTERVAL = DEVICE_INTERVAL
+
+    def get_verification_uri(self) -> str:
+        return f"{settings().issuer}/device"
+
+    def create_endpoint_response(self, request: Any) -> tuple[int, dict[str, Any], Any]:
+        client = self.authenticate_client(request)
+        if not client.check_grant_type(DEVICE_GRANT):
+            raise UnauthorizedClientError("This client may not use the device grant.")
+        self.server.validate_requested_scope(request.payload.scope)
+        scope = client.get_allowed_scope(request.payload.scope)
+        device_code, row = identity().devices.start(client.get_client_id(), scope)
+        body = {
+            "device_code": device_code,
+            "user_code": row.user_code,
+            "verification_uri": self.get_verification_uri(),
+            "verification_uri_complete": f"{self.get_verification_uri()}?user_code={row.user_code}",
+            "expires_in": self.EXPIRES_IN,
+            "interval": self.INTERVAL,
+        }
+        return 200, body, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+
+
+class TokenLookup:
+    """Shared by revocation and introspection: a found token and the client it belongs to."""
+
+    def __init__(self, token: str, client_id: str | None, session_id: str | None) -> None:
+        self.token = token
+        self.client_id = client_id
+        self.session_id = session_id
+
+    def check_client(self, client: Client) -> bool:
+        return self.client_id == client.get_client_id()
+
+    def is_expired(self) -> bool:
+        return False  # introspection asks identity, which knows expiry and revocation
+
+    def is_revoked(self) -> bool:
+        return False
+
+
+class Revocation(RevocationEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenLookup | None:
+        ref = identity().oauth.find(token_string, token_type_hint)
+        return TokenLookup(token_string, ref.client_id, ref.session_id) if ref else None
+
+    def revoke_token(self, token: TokenLookup, request: Any) -> None:
+        if token.session_id:
+            identity().revocation.revoke_session(
+                token.session_id,
+                reason="revoked_by_client",
+                event="token.revoked",
+                meta=request_meta(),
+            )
+
+
+class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = list(CONFIDENTIAL_METHODS)
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> TokenLookup:
+        return TokenLookup(token_string, None, None)
+
+    def check_permission(self, token: TokenLookup, client: Client, request: Any) -> bool:
+        return not client.row.is_public  # resource servers are confidential clients
+
+    def introspect_token(self, token: TokenLookup) -> dict[str, Any]:
+        return identity().oauth.introspect(token.token)
+
+
+class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
+    """ID tokens (OIDC Core): ES256 with the ring's active key; nonce, at_hash, auth_time."""
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        return False  # nonces are bound to single-use codes; replay is caught by the code
+
+    def resolve_client_private_key(self, client: Client) -> Any:
+        return identity().keys.signing_key()[1]
+
+    def get_client_algorithm(self, client: Client) -> str:
+        return "ES256"
+
+    def get_encode_header(self, client: Client) -> dict[str, str]:
+        return {"alg": "ES256", "kid": identity().keys.signing_key()[0], "typ": "JWT"}
+
+    def get_client_claims(self, client: Client) -> dict[str, Any]:
+        now = int(identity().clock().timestamp())
+        return {
+            "iss": settings().issuer,
+            "aud": [client.get_client_id()],
+            "iat": now,
+            "exp": now + 3600,
+        }
+
+    def generate_user_info(self, user: User, scope: str) -> UserInfo:
+        return user_info(user, scope)
+
+
+def user_info(user: User, scope: str) -> UserInfo:
+    scopes = set(scope.split())
+    info = UserInfo(sub=user.id)
+    if "profile" in scopes:
+        info["name"] = user.display_name or user.email
+        info["preferred_username"] = user.email
+    if "email" in scopes:
+        info["email"] = user.email
+        info["email_verified"] = False  # local accounts' addresses are not verified
+    return info
+
+
+class Issuer(IssuerParameter):  # type: ignore[misc]
+    def get_issuer(self) -> str:
+        return settings().issuer
+
+
+def oauth_server() -> AuthorizationServer:
+    return current_app.extensions["limen.oauth"]
+
+
+def configure_oauth(app: Flask) -> None:
+    """Register every grant and endpoint; the one place OAuth is wired."""
+    server = AuthorizationServer()
+    server.init_app(app, query_client=query_client, save_token=save_token)
+    app.extensions["limen.oauth"] = server
+    server.scopes_supported = sorted(SUPPORTED_SCOPES)
+    server.register_token_generator("default", generate_token)
+    server.register_grant(
+        AuthorizationCodeGrant, [S256Only(required=True), LimenOpenIDCode(require_nonce=False)]
+    )
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_grant(DeviceGrant)
+    server.register_endpoint(DeviceAuthorization)
+    server.register_endpoint(Revocation)
+    server.register_endpoint(Introspection)
+    server.register_extension(Issuer())
+
+
+__all__ = ["configure_oauth", "normalize_user_code", "oauth_server", "user_info"]
