@@ -54,11 +54,13 @@ REFRESH_COOKIE_PATH = "/auth/refresh"
 
 
 def set_token_cookies(response: BaseResponse, tokens: TokenSet) -> None:
+    """The access cookie outlives its token on purpose: an expired token tells the portal to
+    refresh (the refresh cookie is only sent to /auth/refresh), a missing one to sign in."""
     s = settings()
     response.set_cookie(
         access_cookie_name(),
         tokens.access_token,
-        max_age=tokens.expires_in,
+        max_age=s.refresh_token_ttl,
         path="/",
         secure=s.cookie_secure,
         httponly=True,
@@ -139,8 +141,6 @@ def current_principal(optional: bool = False) -> Principal | None:
             {"WWW-Authenticate": bearer_challenge(None)},
         )
     principal = identity().authenticate(credential)
-    if credential.source == "cookie":
-        protect_cookie_request()
     g.principal = principal
     return principal
 
@@ -153,6 +153,8 @@ def require(permission: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
             assert principal is not None
+            if principal.credential == "cookie":
+                protect_cookie_request()  # a browser's cookie: writes need the CSRF token
             rbac.check(principal, permission)
             return view(*args, **kwargs)
 

@@ -63,6 +63,8 @@ def bearer_challenge(error: str | None, description: str | None = None, **params
 def from_identity_error(exc: ie.IdentityError) -> Problem:
     """Translate a typed identity failure into the HTTP answer it deserves."""
     if isinstance(exc, ie.AccountLocked):
+        if exc.retry_after is None:  # locked by an administrator: no time to wait out
+            return Problem(423, "account-locked", "Account locked", exc.detail)
         return Problem(
             423,
             "account-locked",

@@ -159,3 +159,70 @@ class ClientIssued(ClientOut):
 
 class ClientList(Out):
     items: list[ClientOut]
+
+
+class UserAdminOut(Out):
+    id: str
+    email: str
+    display_name: str
+    roles: list[str]
+    active: bool
+    locked: bool
+    locked_by_admin: bool
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+class UserPage(Out):
+    items: list[UserAdminOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class UserPatch(Strict):
+    roles: list[Literal["admin", "analyst"]] | None = Field(None, min_length=1, max_length=2)
+    locked: bool | None = None
+    active: bool | None = None
+
+
+class SessionOut(Out):
+    id: str
+    client_id: str | None
+    client_name: str
+    auth_method: str
+    ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+class SessionList(Out):
+    items: list[SessionOut]
+
+
+class RevokedCount(Out):
+    revoked: int
+
+
+class AuditOut(Out):
+    id: int
+    occurred_at: datetime
+    event: str
+    outcome: str
+    user_id: str | None
+    actor: str | None
+    client_id: str | None
+    session_id: str | None
+    ip: str | None
+    request_id: str | None
+    details: dict[str, object]
+
+
+class AuditPage(Out):
+    items: list[AuditOut]
+    total: int
+    page: int
+    per_page: int

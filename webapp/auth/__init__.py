@@ -167,6 +167,8 @@ def logout() -> Response:
     else:
         principal = current_principal()
         assert principal is not None
+        if principal.credential == "cookie":
+            protect_cookie_request()
         if principal.sid is None:
             raise Problem(
                 400,

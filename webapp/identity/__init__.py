@@ -30,6 +30,7 @@ from .revocation import Revocation
 from .sessions import SessionStore
 from .signing_keys import KeyRing
 from .tokens import Grant, TokenService, TokenSet
+from .users import SessionDirectory, UserDirectory
 from .verify import Credential, Verifier
 
 FIRST_PARTY_CLIENT = "limen-portal"
@@ -94,6 +95,8 @@ class Identity:
         self.clients = ClientRegistry(db, self.audit, clock)
         self.codes = AuthorizationCodes(db, self.revocation, self.audit, clock)
         self.devices = DeviceCodes(db, redis_client, self.audit, clock)
+        self.users = UserDirectory(db, self.revocation, self.audit, clock)
+        self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
 
     # -- flows ---------------------------------------------------------------------------

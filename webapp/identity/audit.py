@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from webapp.models import AuditEvent
@@ -45,3 +46,32 @@ class AuditLog:
         )
         self._db.add(row)
         return row
+
+    def search(
+        self,
+        *,
+        user_id: str | None = None,
+        event: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> tuple[list[AuditEvent], int]:
+        """Newest first, filtered; returns one page and the total count."""
+        query = select(AuditEvent)
+        if user_id:
+            query = query.where(AuditEvent.user_id == user_id)
+        if event:
+            query = query.where(AuditEvent.event.like(f"{event}%"))
+        if since:
+            query = query.where(AuditEvent.occurred_at >= since)
+        if until:
+            query = query.where(AuditEvent.occurred_at < until)
+        total = self._db.scalar(select(func.count()).select_from(query.subquery())) or 0
+        per_page = max(1, min(per_page, 200))
+        rows = self._db.scalars(
+            query.order_by(AuditEvent.id.desc())
+            .offset((max(1, page) - 1) * per_page)
+            .limit(per_page)
+        )
+        return list(rows), total

@@ -22,13 +22,17 @@ class InvalidCredentials(IdentityError):
 class AccountLocked(IdentityError):
     code = "account_locked"
 
-    def __init__(self, retry_after: int) -> None:
-        minutes = max(1, round(retry_after / 60))
-        super().__init__(
-            f"This account is locked after too many failed sign-in attempts. Try again in "
-            f"about {minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator "
-            "to unlock it."
-        )
+    def __init__(self, retry_after: int | None) -> None:
+        if retry_after is None:
+            detail = "This account has been locked by an administrator. Ask them to unlock it."
+        else:
+            minutes = max(1, round(retry_after / 60))
+            detail = (
+                "This account is locked after too many failed sign-in attempts. Try again in "
+                f"about {minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator "
+                "to unlock it."
+            )
+        super().__init__(detail)
         self.retry_after = retry_after
 
 

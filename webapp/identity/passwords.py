@@ -30,6 +30,7 @@ from .principal import RequestMeta
 from .rbac import ANALYST
 
 MAX_PASSWORD_LENGTH = 1024
+ADMIN_LOCK_YEAR = 9999  # see users.ADMIN_LOCK
 
 
 def normalize_email(email: str) -> str:
@@ -163,7 +164,9 @@ class LocalAccounts:
         )
 
     @staticmethod
-    def _retry_after(locked_until: datetime, now: datetime) -> int:
+    def _retry_after(locked_until: datetime, now: datetime) -> int | None:
+        if locked_until.year >= ADMIN_LOCK_YEAR:
+            return None  # an administrator's lock does not run out
         return max(1, int((locked_until - now).total_seconds() + 0.999))
 
     def _fail(self, user_id: str | None, meta: RequestMeta, **details: Any) -> None:

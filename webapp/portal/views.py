@@ -1,29 +1,18 @@
-"""Portal pages: sign-in, sign-out, home, and the device-verification page.
-
-Pages sign people in with the same tokens as the API (HttpOnly cookies) and check every
-state change with flask-wtf's CSRF token.
-"""
+"""Portal pages for everyone: sign-in and out, the dashboard with sessions, device approval."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, g, redirect, render_template, request, url_for
 
-from webapp.extensions import csrf, db, identity, limiter
-from webapp.http import (
-    clear_token_cookies,
-    current_principal,
-    request_meta,
-    set_token_cookies,
-    settings,
-)
-from webapp.identity import Principal
+from webapp.extensions import csrf, identity, limiter
+from webapp.http import clear_token_cookies, request_meta, set_token_cookies, settings
 from webapp.identity import errors as ie
-from webapp.models import OAuthClient, User
 
 from . import bp
+from .guards import SignInRequired, can, htmx, is_htmx, page, portal_principal, render
 
 SCOPE_TEXT = {
     "openid": "Confirm who you are",
@@ -59,32 +48,124 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def signed_in_user() -> tuple[User | None, Principal | None]:
-    """The person behind the portal cookie, or (None, None)."""
+def signed_in_user() -> tuple[Any, Any]:
+    """(user, principal) behind the portal cookie, or (None, None)."""
     try:
-        principal = current_principal(optional=True)
-    except ie.IdentityError:
+        return portal_principal()
+    except SignInRequired:
         return None, None
-    if principal is None or principal.credential != "cookie":
-        return None, None
-    user = db.session.get(User, principal.sub)
-    if user is None or not user.is_active:
-        return None, None
-    return user, principal
+
+
+def device_name(user_agent: str | None) -> str:
+    """A readable name for a session's device, from its User-Agent."""
+    ua = user_agent or ""
+    if not ua:
+        return "Unknown device"
+    for token, name in (
+        ("limen/", "limen CLI"),
+        ("python-httpx", "Script (httpx)"),
+        ("curl/", "curl"),
+    ):
+        if token in ua:
+            return name
+    browser = next(
+        (
+            name
+            for token, name in (
+                ("Edg/", "Edge"),
+                ("Firefox/", "Firefox"),
+                ("Chrome/", "Chrome"),
+                ("Safari/", "Safari"),
+            )
+            if token in ua
+        ),
+        "Browser",
+    )
+    system = next(
+        (
+            name
+            for token, name in (
+                ("Android", "Android"),
+                ("iPhone", "iPhone"),
+                ("Windows", "Windows"),
+                ("Mac OS X", "macOS"),
+                ("Linux", "Linux"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    return f"{browser} on {system}" if system else browser
+
+
+bp.add_app_template_filter(device_name, "device_name")
+
+
+@bp.app_context_processor
+def _portal_context() -> dict[str, Any]:
+    return {"user": g.get("user"), "can": can, "htmx": htmx}
 
 
 @bp.before_request
 def _csrf_on_writes() -> None:
-    if request.method == "POST":
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         csrf.protect()
 
 
+@bp.errorhandler(SignInRequired)
+def _sign_in(exc: SignInRequired) -> Any:
+    here = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
+    target = safe_next(_path_of(here))
+    if is_htmx():  # portal.js refreshes once on 401, else goes to sign-in and comes back
+        return Response(
+            "",
+            401,
+            {
+                "X-Limen-Sign-In": url_for("portal.login", next=target),
+                "X-Limen-Expired": "1" if exc.expired else "0",
+            },
+        )
+    if exc.expired:
+        return render_template("resume.html", next=target), 401
+    response = redirect(url_for("portal.login", next=target))
+    clear_token_cookies(response)
+    return response
+
+
+def _path_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 @bp.get("/")
+@page()
 def home() -> Any:
-    user, principal = signed_in_user()
-    if user is None:
-        return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
-    return render_template("home.html", user=user, principal=principal)
+    return dashboard(message=None)
+
+
+def dashboard(message: str | None) -> Any:
+    sessions = identity().my_sessions.live(g.user.id)
+    return render(
+        "dashboard.html", "sessions", sessions=sessions, principal=g.principal, message=message
+    )
+
+
+@bp.post("/sessions/<sid>/revoke")
+@page("sessions:write")
+def revoke_session(sid: str) -> Any:
+    identity().my_sessions.revoke(g.user.id, sid, request_meta())
+    if sid == g.principal.sid:
+        return _signed_out()
+    return dashboard(message="Session signed out.")
+
+
+@bp.post("/sessions/revoke-others")
+@page("sessions:write")
+def revoke_other_sessions() -> Any:
+    count = identity().my_sessions.revoke_others(g.user.id, g.principal.sid, request_meta())
+    return dashboard(message=f"Signed out {count} other session{'s' if count != 1 else ''}.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -98,7 +179,8 @@ def login() -> Any:
     try:
         tokens = identity().password_login(email, password, request_meta())
     except ie.AccountLocked as exc:
-        return _login_error(email, target, exc.detail, 423, {"Retry-After": str(exc.retry_after)})
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        return _login_error(email, target, exc.detail, 423, headers)
     except (ie.InvalidCredentials, ie.AccountDisabled) as exc:
         return _login_error(email, target, exc.detail, 401)
     response = redirect(target, 303)
@@ -118,37 +200,38 @@ def logout() -> Any:
     _, principal = signed_in_user()
     if principal is not None and principal.sid:
         identity().logout(principal.sid, principal.sub, request_meta())
-    response = redirect(url_for("portal.login"), 303)
+    return _signed_out()
+
+
+def _signed_out() -> Any:
+    target = url_for("portal.login")
+    response = Response("", 200, {"HX-Redirect": target}) if is_htmx() else redirect(target, 303)
     clear_token_cookies(response)
     return response
 
 
 @bp.route("/device", methods=["GET", "POST"])
 @limiter.limit(lambda: settings().ratelimit_device_entry, methods=["POST"])
+@page()
 def device() -> Any:
     """RFC 8628 verification: enter the code, see who asks for what, approve or deny."""
-    user, _ = signed_in_user()
-    if user is None:
-        return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
     code = (request.values.get("user_code") or "").strip()[:32]
     decision = request.form.get("decision")
     if request.method == "GET" and not code:
-        return render_template("device.html", user=user, code="")
+        return render_template("device.html", code="")
     try:
         if decision in ("approve", "deny"):
-            row = identity().devices.decide(code, user, decision == "approve", request_meta())
+            row = identity().devices.decide(code, g.user, decision == "approve", request_meta())
             client = identity().clients.get(row.client_id)
             return render_template(
                 "device_done.html", approved=decision == "approve", client=client
             )
         row = identity().devices.pending(code)
     except ie.NotFound as exc:
-        return render_template("device.html", user=user, code=code, error=exc.detail), 400
-    client = db.session.scalar(db.select(OAuthClient).where(OAuthClient.client_id == row.client_id))
+        return render_template("device.html", code=code, error=exc.detail), 400
     return render_template(
         "device_confirm.html",
-        user=user,
         code=row.user_code,
-        client=client,
+        client=identity().clients.get(row.client_id),
         scopes=scope_descriptions(row.scope.split()),
     )

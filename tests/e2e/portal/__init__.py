@@ -1,0 +1,1 @@
+"""Portal tests in a real headless Chromium."""

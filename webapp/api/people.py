@@ -1,0 +1,194 @@
+"""/api/v1/users (admin), /api/v1/sessions (your own), /api/v1/audit (admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from webapp.extensions import identity
+from webapp.http import current_principal, parse_body, request_meta, require
+from webapp.identity import Principal
+from webapp.identity.users import LiveSession, is_admin_lock
+from webapp.models import User
+from webapp.problems import Problem
+from webapp.schemas import (
+    AuditOut,
+    AuditPage,
+    RevokedCount,
+    SessionList,
+    SessionOut,
+    UserAdminOut,
+    UserPage,
+    UserPatch,
+)
+
+from . import bp
+from .openapi import documented
+
+
+def _principal() -> Principal:
+    principal = current_principal()
+    assert principal is not None
+    return principal
+
+
+def user_out(user: User) -> dict[str, Any]:
+    now = identity().clock()
+    return UserAdminOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        roles=list(user.role_names),
+        active=user.is_active,
+        locked=user.locked_until is not None and user.locked_until > now,
+        locked_by_admin=is_admin_lock(user.locked_until),
+        last_login_at=user.last_login_at,
+        created_at=user.created_at,
+    ).model_dump(mode="json")
+
+
+def session_out(live: LiveSession, current_sid: str | None) -> dict[str, Any]:
+    row = live.row
+    return SessionOut(
+        id=row.id,
+        client_id=row.client_id,
+        client_name=live.client_name,
+        auth_method=row.auth_method,
+        ip=row.ip,
+        user_agent=row.user_agent,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        current=row.id == current_sid,
+    ).model_dump(mode="json")
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise Problem(
+            400,
+            "invalid-query",
+            "Invalid query parameter",
+            f"'{name}' must be a whole number from {low} to {high}.",
+        )
+    return int(raw)
+
+
+def time_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Problem(
+            400,
+            "invalid-query",
+            "Invalid query parameter",
+            f"'{name}' must be an ISO 8601 time, e.g. 2026-11-23T08:00:00Z.",
+        ) from exc
+    if value.tzinfo is None:
+        raise Problem(
+            400,
+            "invalid-query",
+            "Invalid query parameter",
+            f"'{name}' needs a timezone, e.g. a trailing Z.",
+        )
+    return value
+
+
+@bp.get("/users")
+@documented("Search users (admin)", responses={200: UserPage})
+@require("users:read")
+def list_users() -> Response:
+    page = identity().users.search(
+        request.args.get("q"), int_arg("page", 1, 1, 100_000), int_arg("per_page", 25, 1, 100)
+    )
+    return jsonify(
+        {
+            "items": [user_out(u) for u in page.items],
+            "total": page.total,
+            "page": page.page,
+            "per_page": page.per_page,
+        }
+    )
+
+
+@bp.get("/users/<user_id>")
+@documented("One user (admin)", responses={200: UserAdminOut})
+@require("users:read")
+def get_user(user_id: str) -> Response:
+    return jsonify(user_out(identity().users.get(user_id)))
+
+
+@bp.patch("/users/<user_id>")
+@documented(
+    "Change roles, lock or unlock, disable or enable (admin); narrowing revokes "
+    "the user's sessions at once",
+    body=UserPatch,
+    responses={200: UserAdminOut},
+)
+@require("users:write")
+def patch_user(user_id: str) -> Response:
+    body = parse_body(UserPatch)
+    users = identity().users
+    actor = _principal().sub
+    meta = request_meta()
+    users.get(user_id)
+    if body.roles is not None:
+        users.set_roles(user_id, body.roles, actor=actor, meta=meta)
+    if body.locked is True:
+        users.lock(user_id, actor=actor, meta=meta)
+    elif body.locked is False:
+        users.unlock(user_id, actor=actor, meta=meta)
+    if body.active is not None:
+        users.set_active(user_id, body.active, actor=actor, meta=meta)
+    return jsonify(user_out(users.get(user_id)))
+
+
+@bp.get("/sessions")
+@documented("Your live sessions", responses={200: SessionList})
+@require("sessions:read")
+def list_sessions() -> Response:
+    principal = _principal()
+    items = identity().my_sessions.live(principal.sub)
+    return jsonify({"items": [session_out(s, principal.sid) for s in items]})
+
+
+@bp.delete("/sessions/<sid>")
+@documented("Sign one of your sessions out, everywhere, at once", responses={204: None})
+@require("sessions:write")
+def revoke_session(sid: str) -> tuple[str, int]:
+    identity().my_sessions.revoke(_principal().sub, sid, request_meta())
+    return "", 204
+
+
+@bp.post("/sessions/revoke-others")
+@documented("Sign out every session but this one", responses={200: RevokedCount})
+@require("sessions:write")
+def revoke_other_sessions() -> Response:
+    principal = _principal()
+    count = identity().my_sessions.revoke_others(principal.sub, principal.sid, request_meta())
+    return jsonify({"revoked": count})
+
+
+@bp.get("/audit")
+@documented("The audit log, newest first (admin)", responses={200: AuditPage})
+@require("audit:read")
+def audit() -> Response:
+    page, per_page = int_arg("page", 1, 1, 100_000), int_arg("per_page", 50, 1, 200)
+    rows, total = identity().audit.search(
+        user_id=request.args.get("user_id") or None,
+        event=request.args.get("event") or None,
+        since=time_arg("since"),
+        until=time_arg("until"),
+        page=page,
+        per_page=per_page,
+    )
+    items = [AuditOut.model_validate(r).model_dump(mode="json") for r in rows]
+    return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})

@@ -1,0 +1,192 @@
+"""People administration and self-service sessions: search, roles, lock, disable, sign out.
+
+Every change that narrows what someone may do (role removed, locked, disabled) revokes their
+live sessions at once, because access tokens carry roles and live until they expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import OAuthClient, Role, Session, User
+
+from .audit import AuditLog
+from .errors import NotFound, PolicyViolation
+from .principal import RequestMeta
+from .revocation import Revocation
+from .sessions import SessionStore
+
+# An administrator's lock has no end; it is stored as a date no timed lockout reaches.
+ADMIN_LOCK = datetime(9999, 12, 31, tzinfo=UTC)
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[User]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    row: Session
+    client_name: str
+
+
+def is_admin_lock(locked_until: datetime | None) -> bool:
+    return locked_until is not None and locked_until >= ADMIN_LOCK
+
+
+class UserDirectory:
+    def __init__(
+        self, db: DbSession, revocation: Revocation, audit: AuditLog, clock: Callable[[], datetime]
+    ) -> None:
+        self._db = db
+        self._revocation = revocation
+        self._audit = audit
+        self._clock = clock
+
+    def search(self, text: str | None, page: int = 1, per_page: int = 25) -> Page:
+        per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+        page = max(1, page)
+        query = select(User)
+        if text:
+            pattern = f"%{text.strip().lower()}%"
+            query = query.where(
+                or_(User.email.like(pattern), func.lower(User.display_name).like(pattern))
+            )
+        total = self._db.scalar(select(func.count()).select_from(query.subquery())) or 0
+        items = list(
+            self._db.scalars(
+                query.order_by(User.email).offset((page - 1) * per_page).limit(per_page)
+            )
+        )
+        return Page(items, total, page, per_page)
+
+    def get(self, user_id: str) -> User:
+        user = self._db.get(User, user_id)
+        if user is None:
+            raise NotFound(f"No user with id {user_id}.")
+        return user
+
+    def set_roles(
+        self, user_id: str, roles: Sequence[str], *, actor: str, meta: RequestMeta | None = None
+    ) -> User:
+        user = self.get(user_id)
+        wanted = sorted(set(roles))
+        if not wanted:
+            raise PolicyViolation("A user needs at least one role.")
+        rows = list(self._db.scalars(select(Role).where(Role.name.in_(wanted))))
+        if len(rows) != len(wanted) or "service" in wanted:
+            raise PolicyViolation(f"Unknown role in {', '.join(wanted)}; use admin or analyst.")
+        if user.id == actor and "admin" in user.role_names and "admin" not in wanted:
+            raise PolicyViolation("You cannot remove your own admin role; ask another admin.")
+        removed = set(user.role_names) - set(wanted)
+        user.roles = rows
+        self._audit.record(
+            "user.roles_changed",
+            user_id=user.id,
+            actor=actor,
+            meta=meta,
+            roles=wanted,
+            removed=sorted(removed),
+        )
+        self._db.commit()
+        if removed:  # tokens carry roles: end the sessions that still claim the old ones
+            self._revocation.revoke_user(user.id, reason="role_removed", actor=actor, meta=meta)
+        return user
+
+    def lock(self, user_id: str, *, actor: str, meta: RequestMeta | None = None) -> User:
+        user = self._guard_self(user_id, actor, "lock")
+        user.locked_until = ADMIN_LOCK
+        self._audit.record("user.locked", user_id=user.id, actor=actor, meta=meta)
+        self._db.commit()
+        self._revocation.revoke_user(user.id, reason="locked", actor=actor, meta=meta)
+        return user
+
+    def unlock(self, user_id: str, *, actor: str, meta: RequestMeta | None = None) -> User:
+        user = self.get(user_id)
+        user.locked_until = None
+        user.failed_login_count = 0
+        self._audit.record("user.unlocked", user_id=user.id, actor=actor, meta=meta)
+        self._db.commit()
+        return user
+
+    def set_active(
+        self, user_id: str, active: bool, *, actor: str, meta: RequestMeta | None = None
+    ) -> User:
+        user = self._guard_self(user_id, actor, "disable") if not active else self.get(user_id)
+        user.is_active = active
+        self._audit.record(
+            "user.enabled" if active else "user.disabled", user_id=user.id, actor=actor, meta=meta
+        )
+        self._db.commit()
+        if not active:
+            self._revocation.revoke_user(user.id, reason="user_disabled", actor=actor, meta=meta)
+        return user
+
+    def _guard_self(self, user_id: str, actor: str, verb: str) -> User:
+        if user_id == actor:
+            raise PolicyViolation(f"You cannot {verb} your own account.")
+        return self.get(user_id)
+
+
+class SessionDirectory:
+    """A person's own live sessions, and signing them out."""
+
+    def __init__(
+        self,
+        db: DbSession,
+        sessions: SessionStore,
+        revocation: Revocation,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._sessions = sessions
+        self._revocation = revocation
+        self._clock = clock
+
+    def live(self, user_id: str) -> list[LiveSession]:
+        rows = self._db.execute(
+            select(Session, OAuthClient.name)
+            .outerjoin(OAuthClient, OAuthClient.client_id == Session.client_id)
+            .where(
+                Session.user_id == user_id,
+                Session.revoked_at.is_(None),
+                Session.expires_at > self._clock(),
+            )
+            .order_by(Session.last_seen_at.desc())
+        ).all()
+        return [
+            LiveSession(row, name or (row.client_id or "unknown"))
+            for row, name in rows
+            if self._sessions.exists(row.id)
+        ]
+
+    def revoke(self, user_id: str, sid: str, meta: RequestMeta | None = None) -> None:
+        row = self._db.get(Session, sid)
+        if row is None or row.user_id != user_id:
+            raise NotFound("No such session of yours.")
+        self._revocation.revoke_session(sid, reason="signed_out_by_user", actor=user_id, meta=meta)
+
+    def revoke_others(
+        self, user_id: str, current_sid: str | None, meta: RequestMeta | None = None
+    ) -> int:
+        count = 0
+        for live in self.live(user_id):
+            if live.row.id != current_sid:
+                count += self._revocation.revoke_session(
+                    live.row.id, reason="signed_out_elsewhere", actor=user_id, meta=meta
+                )
+        return count

@@ -1,0 +1,218 @@
+"""Admin pages: users, OAuth clients, signing keys, audit log. Admins only — every action
+re-checks its permission on the server; analysts get a 403 page, not just hidden links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import g, request
+from sqlalchemy import select
+
+from webapp.extensions import db, identity
+from webapp.http import request_meta
+from webapp.identity import errors as ie
+from webapp.identity.clients import SUPPORTED_SCOPES
+from webapp.identity.users import is_admin_lock
+from webapp.models import SigningKey, User
+
+from . import bp
+from .guards import page, render
+
+OVERLAP_CHOICES = [
+    ("0", "No overlap"),
+    ("3600", "1 hour"),
+    ("86400", "1 day"),
+    ("604800", "7 days"),
+]
+GRANTS = ["authorization_code", "client_credentials", "device_code", "refresh_token"]
+
+
+def _page_arg() -> int:
+    raw = request.values.get("page", "1")
+    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+
+
+# -- users --------------------------------------------------------------------------------
+def users_page(message: str | None = None, error: str | None = None, status: int = 200) -> Any:
+    q = request.values.get("q", "").strip()[:200]
+    result = identity().users.search(q, _page_arg(), 20)
+    return render(
+        "admin_users.html",
+        "users",
+        result=result,
+        q=q,
+        message=message,
+        error=error,
+        now=identity().clock(),
+        is_admin_lock=is_admin_lock,
+    ), status
+
+
+@bp.get("/admin/users")
+@page("users:read")
+def admin_users() -> Any:
+    return users_page()
+
+
+@bp.post("/admin/users/<user_id>/<action>")
+@page("users:write")
+def admin_user_action(user_id: str, action: str) -> Any:
+    users, actor, meta = identity().users, g.user.id, request_meta()
+    try:
+        target = users.get(user_id)
+        if action == "roles":
+            users.set_roles(user_id, request.form.getlist("roles"), actor=actor, meta=meta)
+        elif action == "lock":
+            users.lock(user_id, actor=actor, meta=meta)
+        elif action == "unlock":
+            users.unlock(user_id, actor=actor, meta=meta)
+        elif action in ("disable", "enable"):
+            users.set_active(user_id, action == "enable", actor=actor, meta=meta)
+        else:
+            return users_page(error=f"Unknown action {action!r}.", status=404)
+    except (ie.PolicyViolation, ie.NotFound) as exc:
+        db.session.rollback()
+        return users_page(error=exc.detail, status=400)
+    past = {
+        "roles": "Roles changed for",
+        "lock": "Locked",
+        "unlock": "Unlocked",
+        "disable": "Disabled",
+        "enable": "Enabled",
+    }[action]
+    return users_page(message=f"{past} {target.email}.")
+
+
+# -- OAuth clients ------------------------------------------------------------------------
+def clients_page(
+    *, issued: Any = None, secret: str | None = None, error: str | None = None, status: int = 200
+) -> Any:
+    return render(
+        "admin_clients.html",
+        "clients",
+        clients=identity().clients.active(),
+        issued=issued,
+        secret=secret,
+        error=error,
+        grants=GRANTS,
+        overlap_choices=OVERLAP_CHOICES,
+        scopes=sorted(SUPPORTED_SCOPES),
+    ), status
+
+
+@bp.get("/admin/clients")
+@page("clients:read")
+def admin_clients() -> Any:
+    return clients_page()
+
+
+@bp.post("/admin/clients")
+@page("clients:write")
+def admin_create_client() -> Any:
+    form = request.form
+    try:
+        registered = identity().clients.register(
+            name=form.get("name", "").strip()[:200] or "Unnamed application",
+            grants=form.getlist("grants"),
+            scopes=form.getlist("scopes"),
+            redirect_uris=[
+                u.strip() for u in form.get("redirect_uris", "").splitlines() if u.strip()
+            ],
+            public=form.get("public") == "on",
+            trusted=form.get("trusted") == "on",
+            actor=g.user.id,
+            meta=request_meta(),
+        )
+    except (ie.PolicyViolation, ie.Conflict) as exc:
+        db.session.rollback()
+        return clients_page(error=exc.detail, status=400)
+    db.session.commit()
+    return clients_page(issued=registered.row, secret=registered.secret)
+
+
+@bp.post("/admin/clients/<client_id>/rotate")
+@page("clients:write")
+def admin_rotate_client(client_id: str) -> Any:
+    overlap = request.form.get("overlap_seconds", "86400")
+    try:
+        secret = identity().clients.rotate_secret(
+            client_id,
+            timedelta(seconds=int(overlap) if overlap.isdigit() else -1),
+            actor=g.user.id,
+            meta=request_meta(),
+        )
+    except (ie.PolicyViolation, ie.NotFound) as exc:
+        db.session.rollback()
+        return clients_page(error=exc.detail, status=400)
+    db.session.commit()
+    return clients_page(issued=identity().clients.get(client_id), secret=secret)
+
+
+@bp.post("/admin/clients/<client_id>/delete")
+@page("clients:write")
+def admin_delete_client(client_id: str) -> Any:
+    ident = identity()
+    try:
+        ident.clients.disable(client_id, actor=g.user.id, meta=request_meta())
+    except (ie.PolicyViolation, ie.NotFound) as exc:
+        db.session.rollback()
+        return clients_page(error=exc.detail, status=400)
+    db.session.commit()
+    ident.revocation.revoke_client(
+        client_id, reason="client_deleted", actor=g.user.id, meta=request_meta()
+    )
+    return clients_page()
+
+
+# -- signing keys -------------------------------------------------------------------------
+@bp.get("/admin/signing-keys")
+@page("signing-keys:write")
+def admin_signing_keys() -> Any:
+    rows = list(db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())))
+    return render("admin_signing_keys.html", None, keys=rows)
+
+
+# -- audit --------------------------------------------------------------------------------
+@bp.get("/admin/audit")
+@page("audit:read")
+def admin_audit() -> Any:
+    email = request.args.get("user", "").strip().lower()[:320]
+    event = request.args.get("event", "").strip()[:64]
+    day = request.args.get("day", "").strip()[:10]
+    user_id, since, until, error = None, None, None, None
+    if email:
+        user_id = db.session.scalar(select(User.id).where(User.email == email)) or "-"
+    if day:
+        try:
+            since = datetime.fromisoformat(day).replace(tzinfo=UTC)
+            until = since + timedelta(days=1)
+        except ValueError:
+            error = "Pick a day as YYYY-MM-DD."
+    rows, total = identity().audit.search(
+        user_id=user_id,
+        event=event or None,
+        since=since,
+        until=until,
+        page=_page_arg(),
+        per_page=25,
+    )
+    emails = dict(
+        db.session.execute(
+            select(User.id, User.email).where(User.id.in_({r.user_id for r in rows if r.user_id}))
+        )
+        .tuples()
+        .all()
+    )
+    pages = max(1, -(-total // 25))
+    return render(
+        "admin_audit.html",
+        "events",
+        rows=rows,
+        total=total,
+        page=_page_arg(),
+        pages=pages,
+        emails=emails,
+        filters={"user": email, "event": event, "day": day},
+        error=error,
+    )
