@@ -98,3 +98,12 @@ def test_logs_are_json_with_request_ids_and_no_secrets(api: Api, server: LiveSer
         assert secret not in text
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert any(line.get("event") == "request" and line.get("request_id") for line in lines)
+
+
+def test_registration_can_be_switched_off(make_database, start_server):
+    node = start_server(make_database("sqlite"), LIMEN_REGISTRATION_ENABLED="false")
+    response = httpx.post(
+        f"{node.url}/auth/register", json={"email": unique_email(), "password": PASSWORD}
+    )
+    assert response.status_code == 403
+    assert "administrator" in response.json()["detail"]

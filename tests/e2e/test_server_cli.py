@@ -178,3 +178,32 @@ def test_create_user_from_stdin_then_sign_in(server):
         "create-user", "--email", "w" + email, "--password-stdin", env=server.env, stdin="short\n"
     )
     assert weak.returncode == 1 and "at least" in weak.stderr
+
+
+def test_run_serves_the_app_under_gunicorn(server):
+    port = free_port()
+    env = {**server.env, "LIMEN_ISSUER": server.env["LIMEN_ISSUER"]}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "webapp.cli",
+            "run",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}")
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
+        assert ready.status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
