@@ -16,10 +16,26 @@ from tests.support.live import REPO_ROOT
 def admin(deployment) -> dict[str, str]:
     node = deployment[0]
     email = unique_email("root")
-    done = subprocess.run([sys.executable, "-m", "webapp.cli", "create-user", "--email", email,
-                           "--role", "admin", "--password-stdin"], input=PASSWORD + "\n",
-                          env=node.env, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "webapp.cli",
+            "create-user",
+            "--email",
+            email,
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        env=node.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     login = httpx.post(f"{node.url}/auth/login", json={"email": email, "password": PASSWORD})
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
@@ -38,8 +54,9 @@ def test_search_and_paginate_users(api: Api, admin):
 def test_removing_a_role_or_disabling_revokes_sessions_at_once(api: Api, admin, deployment):
     first, second = deployment
     account = api.register()
-    promote = api.http.patch(f"/api/v1/users/{account.id}", json={"roles": ["admin", "analyst"]},
-                             headers=admin)
+    promote = api.http.patch(
+        f"/api/v1/users/{account.id}", json={"roles": ["admin", "analyst"]}, headers=admin
+    )
     assert promote.json()["roles"] == ["admin", "analyst"]
     token = api.login(account)["access_token"]
     assert api.me(token, second.url).json()["roles"] == ["admin", "analyst"]
@@ -47,8 +64,7 @@ def test_removing_a_role_or_disabling_revokes_sessions_at_once(api: Api, admin, 
     assert api.me(token, second.url).status_code == 401  # the token still claimed admin
 
     token = api.login(account)["access_token"]
-    disabled = api.http.patch(f"/api/v1/users/{account.id}", json={"active": False},
-                              headers=admin)
+    disabled = api.http.patch(f"/api/v1/users/{account.id}", json={"active": False}, headers=admin)
     assert disabled.json()["active"] is False
     assert api.me(token, first.url).status_code == 401
     refused = api.http.post("/auth/login", json={"email": account.email, "password": PASSWORD})
@@ -69,8 +85,12 @@ def test_admin_lock_answers_423_without_a_retry_time_until_unlocked(api: Api, ad
 
 def test_analysts_cannot_administer(api: Api):
     token = api.login(api.register())["access_token"]
-    for method, path in [("GET", "/api/v1/users"), ("PATCH", "/api/v1/users/x"),
-                         ("GET", "/api/v1/audit"), ("GET", "/api/v1/clients")]:
+    for method, path in [
+        ("GET", "/api/v1/users"),
+        ("PATCH", "/api/v1/users/x"),
+        ("GET", "/api/v1/audit"),
+        ("GET", "/api/v1/clients"),
+    ]:
         response = api.http.request(method, path, json={}, headers=api.bearer(token))
         assert response.status_code == 403, (method, path)
 
@@ -88,15 +108,18 @@ def test_own_sessions_listed_and_signed_out(api: Api):
     assert api.me(other["access_token"]).status_code == 401
     assert api.me(here["access_token"]).status_code == 200
     stranger = api.bearer(api.login(api.register())["access_token"])
-    assert api.http.delete(f"/api/v1/sessions/{here['session_id']}",
-                           headers=stranger).status_code == 404
+    assert (
+        api.http.delete(f"/api/v1/sessions/{here['session_id']}", headers=stranger).status_code
+        == 404
+    )
 
 
 def test_audit_log_filters(api: Api, admin):
     account = api.register()
     api.http.post("/auth/login", json={"email": account.email, "password": "wrong password"})
-    events = api.http.get("/api/v1/audit", params={"user_id": account.id, "event": "login."},
-                          headers=admin).json()
+    events = api.http.get(
+        "/api/v1/audit", params={"user_id": account.id, "event": "login."}, headers=admin
+    ).json()
     assert [e["event"] for e in events["items"]] == ["login.failure"]
     assert events["items"][0]["details"]["reason"] == "bad_password"
     bad = api.http.get("/api/v1/audit", params={"since": "yesterday"}, headers=admin)
