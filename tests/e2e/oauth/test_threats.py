@@ -284,3 +284,41 @@ def test_token_responses_are_not_cached(metadata, make_client):
         auth=(app["client_id"], app["client_secret"]),
     )
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_oauth_refresh_reuse_revokes_the_session(server, metadata, browser):
+    http, _ = browser
+    verifier = secrets.token_urlsafe(48)
+    code = get_code(http, metadata, verifier, scope="profile offline_access")["code"]
+    first = exchange(metadata, code, verifier).json()
+
+    def refresh(token):
+        return httpx.post(
+            metadata["token_endpoint"],
+            data={"grant_type": "refresh_token", "refresh_token": token, "client_id": "limen-cli"},
+        )
+
+    second = refresh(first["refresh_token"]).json()
+    third = refresh(second["refresh_token"]).json()
+    reused = refresh(first["refresh_token"])
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    assert "already used" in reused.json()["error_description"]
+    assert refresh(third["refresh_token"]).json()["error"] == "invalid_grant"
+    me = httpx.get(
+        f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {third['access_token']}"}
+    )
+    assert me.status_code == 401
+
+
+def test_refresh_token_of_another_client_is_refused(server, metadata, browser, make_client):
+    http, _ = browser
+    verifier = secrets.token_urlsafe(48)
+    code = get_code(http, metadata, verifier, scope="profile offline_access")["code"]
+    token = exchange(metadata, code, verifier).json()
+    other = make_client(grant_types=["client_credentials", "refresh_token"])
+    stolen = httpx.post(
+        metadata["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        auth=(other["client_id"], other["client_secret"]),
+    )
+    assert stolen.json()["error"] == "invalid_grant"
