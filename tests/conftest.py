@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.factories import Api
+from tests.support.leaks import find_leaks
 from tests.support.live import LiveServer
 from tests.support.services import PostgresCluster, RedisServer
 
@@ -85,8 +86,12 @@ def start_server(
         return server
 
     yield start
+    leaks = []
     for server in started:
         server.stop()
+        leaks += [f"{server.url}: {leak}" for leak in find_leaks(server.log_text())]
+    # Every request the suite made is in these logs: not one secret may appear in them.
+    assert not leaks, "secrets in server logs:\n" + "\n".join(leaks[:20])
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
