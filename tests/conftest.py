@@ -32,6 +32,7 @@ def base_env(redis_url: str, database_url: str, **extra: str) -> dict[str, str]:
         "LIMEN_ARGON2_PARALLELISM": "1",
         "LIMEN_RATELIMIT_LOGIN": "10000/minute",
         "LIMEN_RATELIMIT_REGISTER": "10000/minute",
+        "LIMEN_RATELIMIT_LOGIN_ACCOUNT": "10000/minute",
         "LIMEN_LOCKOUT_SECONDS": "4",
         "LIMEN_REFRESH_RETRY_WINDOW": "2",
         "LIMEN_LOG_FORMAT": "json",

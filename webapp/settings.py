@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     ratelimit_login: str = "10/minute;100/hour"
     ratelimit_register: str = "5/minute;50/hour"
+    ratelimit_login_account: str = "30/minute;300/day"
     ratelimit_token: str = "300/minute"  # noqa: S105 (a rate, not a secret)
+    ratelimit_token_client: str = "600/minute"  # noqa: S105 (a rate, not a secret)
     ratelimit_device_entry: str = "10/minute;60/hour"
     ratelimit_enabled: bool = True
     log_format: Literal["json", "console"] | None = None

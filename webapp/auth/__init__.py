@@ -25,6 +25,7 @@ from webapp.http import (
 from webapp.identity import FIRST_PARTY_CLIENT
 from webapp.identity.tokens import TokenSet
 from webapp.problems import Problem
+from webapp.ratelimits import login_account
 from webapp.schemas import (
     CsrfResponse,
     LoginRequest,
@@ -99,6 +100,7 @@ def register() -> tuple[Response, int]:
     "Sign in with email and password", body=LoginRequest, responses={200: TokenResponse}, auth=False
 )
 @limiter.limit(lambda: settings().ratelimit_login)
+@limiter.limit(lambda: settings().ratelimit_login_account, key_func=login_account)
 def login() -> Response:
     body = parse_body(LoginRequest)
     ident = identity()

@@ -16,6 +16,7 @@ from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.errors import IdentityError, PermissionDenied
 from webapp.models import Session, User
 from webapp.portal.views import scope_descriptions, signed_in_user
+from webapp.ratelimits import token_client
 
 from .server import oauth_server, user_info
 
@@ -96,12 +97,14 @@ def client_scopes(grant: Any) -> list[tuple[str, str]]:
 
 @bp.post("/token")
 @limiter.limit(lambda: settings().ratelimit_token)
+@limiter.limit(lambda: settings().ratelimit_token_client, key_func=token_client)
 def token() -> Response:
     return oauth_server().create_token_response()  # type: ignore[no-any-return]
 
 
 @bp.post("/device_authorization")
 @limiter.limit(lambda: settings().ratelimit_token)
+@limiter.limit(lambda: settings().ratelimit_token_client, key_func=token_client)
 def device_authorization() -> Response:
     return oauth_server().create_endpoint_response("device_authorization")  # type: ignore[no-any-return]
 

@@ -10,6 +10,7 @@ from flask import Response, g, redirect, render_template, request, url_for
 from webapp.extensions import csrf, identity, limiter
 from webapp.http import clear_token_cookies, request_meta, set_token_cookies, settings
 from webapp.identity import errors as ie
+from webapp.ratelimits import login_account
 
 from . import bp
 from .guards import SignInRequired, can, htmx, is_htmx, page, portal_principal, render
@@ -170,6 +171,7 @@ def revoke_other_sessions() -> Any:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: settings().ratelimit_login, methods=["POST"])
+@limiter.limit(lambda: settings().ratelimit_login_account, methods=["POST"], key_func=login_account)
 def login() -> Any:
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
