@@ -192,6 +192,7 @@ class PostgresCluster(Managed):
         self._bindir = _pg_bindir()
         self._dir: Path | None = None
         self._as_postgres = os.geteuid() == 0
+        self._opts = ""
 
     @property
     def port(self) -> int:
@@ -266,29 +267,43 @@ class PostgresCluster(Managed):
                     "max_connections=200",
                 ]
             )
-            ctl = self._run(
-                "pg_ctl",
-                "-D",
-                str(data),
-                "-l",
-                str(log),
-                "-o",
-                opts,
-                "-w",
-                "-t",
-                str(int(timeout)),
-                "start",
-                timeout=timeout + 10,
-            )
-            if ctl.returncode != 0:
-                raise RuntimeError(
-                    f"pg_ctl start failed ({ctl.returncode}):\n"
-                    f"{ctl.stdout}{ctl.stderr}\n{log_tail(log)}"
-                )
-            self._wait_ready(timeout, log)
+            self._opts = opts
+            self.start_server(timeout)
         except BaseException:
             self.stop()
             raise
+
+    def start_server(self, timeout: float = 30.0) -> None:
+        """Start the (initialised) cluster's server and wait until it accepts connections."""
+        assert self._dir is not None, "start() first"
+        data, log = self._dir / "data", self._dir / "postgres.log"
+        ctl = self._run(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-o",
+            self._opts,
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "start",
+            timeout=timeout + 10,
+        )
+        if ctl.returncode != 0:
+            raise RuntimeError(
+                f"pg_ctl start failed ({ctl.returncode}):\n"
+                f"{ctl.stdout}{ctl.stderr}\n{log_tail(log)}"
+            )
+        self._wait_ready(timeout, log)
+
+    def stop_server(self) -> None:
+        """Stop the server but keep the cluster, to start it again (fault tests)."""
+        assert self._dir is not None, "start() first"
+        res = self._run("pg_ctl", "-D", str(self._dir / "data"), "-m", "immediate", "-w", "stop")
+        if res.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed:\n{res.stdout}{res.stderr}")
 
     def _wait_ready(self, timeout: float, log: Path) -> None:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,1 @@
+"""Fault injection: backing services stop and come back."""
