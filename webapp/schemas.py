@@ -27,7 +27,9 @@ class LoginRequest(Strict):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
     client_id: str | None = Field(
-        None, max_length=128, description="A trusted first-party client, e.g. limen-cli."
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
+        description="A trusted first-party client, e.g. limen-cli.",
     )
 
 
@@ -78,9 +80,26 @@ class MeResponse(Out):
     expires_at: datetime | None
 
 
+PermissionName = Literal[
+    "profile",
+    "keys:read",
+    "keys:write",
+    "sessions:read",
+    "sessions:write",
+    "users:read",
+    "users:write",
+    "clients:read",
+    "clients:write",
+    "audit:read",
+    "jobs:read",
+    "jobs:write",
+    "signing-keys:write",
+]
+
+
 class ApiKeyCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(min_length=1, max_length=32)
+    scopes: list[PermissionName] = Field(min_length=1, max_length=32)
     expires_in_days: int | None = Field(None, ge=1, le=366)
     expires_at: datetime | None = None
 

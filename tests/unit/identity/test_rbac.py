@@ -42,3 +42,11 @@ def test_bounded_scopes():
         rbac.bounded_scopes(["audit:read"], ["analyst"])
     with pytest.raises(PolicyViolation, match="Unknown"):
         rbac.bounded_scopes(["everything"], ["admin"])
+
+
+def test_the_api_schema_lists_exactly_the_permissions():
+    from typing import get_args
+
+    from webapp.schemas import PermissionName
+
+    assert set(get_args(PermissionName)) == rbac.ALL_PERMISSIONS
