@@ -227,7 +227,7 @@ class PostgresCluster(Managed):
             return
         self._dir = Path(tempfile.mkdtemp(prefix="limen-pg-"))
         atexit.register(self.stop)
-        data, sock, log = self._dir / "data", self._dir / "sock", self._dir / "postgres.log"
+        data, sock = self._dir / "data", self._dir / "sock"
         sock.mkdir()
         if self._as_postgres:
             pw = pwd.getpwnam("postgres")
