@@ -98,14 +98,23 @@ def run(bind: str, workers: int, threads: int) -> None:
 
 
 @main.command("check", with_appcontext=False)
-def check() -> None:
-    """Validate settings and reach the database and Redis; explain every problem found."""
+@click.option(
+    "--peer",
+    "peers",
+    multiple=True,
+    metavar="URL",
+    help="Another node's base URL: its published key ids must match this node's.",
+)
+def check(peers: tuple[str, ...]) -> None:
+    """Validate settings; reach the database, Redis and the issuer; compare with peers."""
     try:
         settings = resolve_settings(None)
     except Exception as exc:  # pydantic's message names the variable and the bad value
         click.echo(f"✗ settings: {exc}", err=True)
         sys.exit(1)
-    problems = run_checks(settings)
+    problems, warnings = run_checks(settings, list(peers))
+    for line in warnings:
+        click.echo(f"! {line}")
     for line in problems:
         click.echo(f"✗ {line}")
     if problems:

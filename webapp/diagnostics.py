@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import redis
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -96,5 +98,108 @@ def check_redis(settings: Settings) -> list[str]:
     return []
 
 
-def run_checks(settings: Settings) -> list[str]:
-    return [*settings.problems(), *check_database(settings), *check_redis(settings)]
+MAX_CLOCK_SKEW = 2.0
+
+
+def check_clock(settings: Settings) -> list[str]:
+    """Token expiry, lockouts and rate windows assume every node agrees on the time."""
+    if not settings.redis_url:
+        return []
+    try:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+        )
+        seconds, micros = client.time()
+        client.close()
+    except redis.exceptions.RedisError:
+        return []  # check_redis already explains why Redis cannot be reached
+    skew = time.time() - (seconds + micros / 1e6)
+    if abs(skew) > MAX_CLOCK_SKEW:
+        return [
+            f"This host's clock is {skew:+.1f} s off Redis's: token expiry, lockouts and rate "
+            "limits need agreeing clocks; enable NTP (e.g. systemd-timesyncd) on every node."
+        ]
+    return []
+
+
+def check_issuer(settings: Settings) -> tuple[list[str], list[str]]:
+    """(problems, warnings) about whether LIMEN_ISSUER is the URL clients reach."""
+    url = f"{settings.issuer}/.well-known/oauth-authorization-server"
+    try:
+        answer = httpx.get(url, timeout=3).json()
+    except (httpx.HTTPError, ValueError):
+        return [], [
+            f"Could not reach {url} from here; make sure clients reach Limen at "
+            "exactly LIMEN_ISSUER, or tokens' iss will not match."
+        ]
+    seen = answer.get("issuer") if isinstance(answer, dict) else None
+    if seen != settings.issuer:
+        return [
+            f"The server at LIMEN_ISSUER={settings.issuer} says its issuer is {seen!r}: clients "
+            "would reject its tokens (iss mismatch). Give every node the URL clients use."
+        ], []
+    return [], []
+
+
+def check_cookies(settings: Settings) -> list[str]:
+    """Warnings about cookies a browser will refuse on this origin."""
+    if settings.cookie_secure and settings.issuer.startswith("http://"):
+        return [
+            f"Cookies are Secure (and __Host- prefixed) but LIMEN_ISSUER={settings.issuer} is "
+            "http: browsers other than Chrome and Firefox on localhost will drop them and the "
+            "portal cannot sign anyone in. Serve https, or set LIMEN_COOKIE_SECURE=false for "
+            "local http."
+        ]
+    return []
+
+
+def check_peers(settings: Settings, peers: list[str]) -> list[str]:
+    """Compare the key ids this node's database publishes with each peer's JWKS."""
+    if not peers:
+        return []
+    try:
+        ours = published_kids(settings)
+    except Exception:  # the database check already says why
+        return []
+    found = []
+    for peer in peers:
+        url = peer.rstrip("/") + "/oauth/jwks"
+        try:
+            theirs = {k.get("kid") for k in httpx.get(url, timeout=3).json().get("keys", [])}
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            found.append(f"Peer {peer} did not answer its JWKS ({type(exc).__name__}).")
+            continue
+        if theirs != ours:
+            found.append(
+                f"Peer {peer} publishes key ids {sorted(theirs)} but this node's database has "
+                f"{sorted(ours)}: the nodes use different databases (or one rotated and the "
+                "other did not see it). Tokens from one would fail on the other with "
+                "'unknown key id'."
+            )
+    return found
+
+
+def published_kids(settings: Settings) -> set[str]:
+    engine = create_engine(settings.sqlalchemy_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT kid FROM signing_keys WHERE state IN ('next', 'active', 'retiring')")
+            )
+            return {row[0] for row in rows}
+    finally:
+        engine.dispose()
+
+
+def run_checks(settings: Settings, peers: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(problems, warnings): problems fail the check, warnings are worth reading."""
+    issuer_problems, issuer_warnings = check_issuer(settings)
+    problems = [
+        *settings.problems(),
+        *check_database(settings),
+        *check_redis(settings),
+        *check_clock(settings),
+        *issuer_problems,
+        *check_peers(settings, peers or []),
+    ]
+    return problems, [*issuer_warnings, *check_cookies(settings)]

@@ -207,3 +207,42 @@ def test_run_serves_the_app_under_gunicorn(server):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(15)
+
+
+def test_check_finds_a_peer_publishing_other_keys(server, make_database, start_server):
+    other = start_server(make_database("sqlite"))
+    assert httpx.get(f"{other.url}/oauth/jwks").json()["keys"]
+    assert httpx.get(f"{server.url}/oauth/jwks").json()["keys"]
+    same = limen_server("check", "--peer", server.url, env=server.env)
+    assert same.returncode == 0, same.stdout
+    result = limen_server("check", "--peer", other.url, env=server.env)
+    assert result.returncode == 1
+    assert f"Peer {other.url} publishes key ids" in result.stdout
+    assert "different databases" in result.stdout
+
+
+def test_check_finds_an_issuer_that_is_not_the_url_clients_use(deployment):
+    first, second = deployment  # the second node serves with the first one's issuer
+    env = {**second.env, "LIMEN_ISSUER": second.url}
+    result = limen_server("check", env=env)
+    assert result.returncode == 1
+    assert f"says its issuer is '{first.url}'" in result.stdout
+
+
+def test_check_warns_about_cookies_a_browser_would_drop(server):
+    result = limen_server("check", env={**server.env, "LIMEN_COOKIE_SECURE": "true"})
+    assert "! Cookies are Secure" in result.stdout
+
+
+def test_check_finds_clock_skew_against_redis(server):
+    result = subprocess.run(
+        ["faketime", "-f", "+30s", sys.executable, "-m", "webapp.cli", "check"],
+        cwd=REPO_ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "clock is +30" in result.stdout and "NTP" in result.stdout
