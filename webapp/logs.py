@@ -49,6 +49,14 @@ def configure(fmt: str, level: str) -> None:
     )
 
 
+def outcome(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status in (401, 403, 423, 429):
+        return "denied"
+    return "client_error" if status < 500 else "server_error"
+
+
 def init_app(app: Flask) -> None:
     log = structlog.get_logger("limen.http")
 
@@ -71,6 +79,7 @@ def init_app(app: Flask) -> None:
             path=request.path,
             route=request.url_rule.rule if request.url_rule else None,
             status=response.status_code,
+            outcome=outcome(response.status_code),
             latency_ms=round(
                 (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
             ),
