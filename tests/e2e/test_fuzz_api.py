@@ -3,17 +3,12 @@ response matching the documented schema (bounded examples so CI stays fast)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.support.factories import PASSWORD, unique_email
-from tests.support.live import REPO_ROOT
+from tests.support.factories import bearer_for, create_user
 
 FUZZ = settings(
     max_examples=15,
@@ -43,29 +38,8 @@ def operations(fuzz_node) -> list:
 
 @pytest.fixture(scope="module")
 def admin_token(fuzz_node) -> str:
-    email = unique_email("fuzz")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "webapp.cli",
-            "create-user",
-            "--email",
-            email,
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=fuzz_node.env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-        text=True,
-        timeout=60,
-    )
-    login = httpx.post(f"{fuzz_node.url}/auth/login", json={"email": email, "password": PASSWORD})
-    return str(login.json()["access_token"])
+    headers = bearer_for(fuzz_node, create_user(fuzz_node, "admin"))
+    return headers["Authorization"].removeprefix("Bearer ")
 
 
 @pytest.mark.parametrize("authenticated", [False, True], ids=["anonymous", "admin"])

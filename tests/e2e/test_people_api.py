@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import httpx
 import pytest
 
-from tests.support.factories import PASSWORD, Api, unique_email
-from tests.support.live import REPO_ROOT
+from tests.support.factories import PASSWORD, Api, bearer_for, create_user
 
 
 @pytest.fixture(scope="session")
 def admin(deployment) -> dict[str, str]:
-    node = deployment[0]
-    email = unique_email("root")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "webapp.cli",
-            "create-user",
-            "--email",
-            email,
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=node.env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    login = httpx.post(f"{node.url}/auth/login", json={"email": email, "password": PASSWORD})
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return bearer_for(deployment[0], create_user(deployment[0], "admin"))
 
 
 def test_search_and_paginate_users(api: Api, admin):

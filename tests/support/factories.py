@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from tests.support.live import REPO_ROOT
 
 PASSWORD = "correct horse battery staple"
 
@@ -54,3 +58,37 @@ class Api:
 
     def bearer(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
+
+
+def create_user(node: Any, role: str = "analyst") -> str:
+    """A user made the operator's way (`limen-server create-user`); returns the email."""
+    email = unique_email(role)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "webapp.cli",
+            "create-user",
+            "--email",
+            email,
+            "--role",
+            role,
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        env=node.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return email
+
+
+def bearer_for(node: Any, email: str) -> dict[str, str]:
+    """Authorization headers for a fresh session of ``email`` (password ``PASSWORD``)."""
+    login = httpx.post(f"{node.url}/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}

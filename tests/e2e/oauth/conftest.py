@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import http.server
 import secrets
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,39 +14,14 @@ import httpx
 import pytest
 
 from tests.support.browser import sign_in
-from tests.support.factories import PASSWORD, Api, unique_email
-from tests.support.live import REPO_ROOT, LiveServer
+from tests.support.factories import Api, bearer_for, create_user
+from tests.support.live import LiveServer
 
 
 @pytest.fixture(scope="session")
 def admin_headers(deployment: tuple[LiveServer, LiveServer]) -> dict[str, str]:
     node = deployment[0]
-    email = unique_email("admin")
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "webapp.cli",
-            "create-user",
-            "--email",
-            email,
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=node.env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    token = httpx.post(
-        f"{node.url}/auth/login", json={"email": email, "password": PASSWORD}
-    ).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
+    return bearer_for(node, create_user(node, "admin"))
 
 
 @pytest.fixture

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support.factories import PASSWORD, unique_email
-from tests.support.live import REPO_ROOT, LiveServer
+from tests.support.factories import PASSWORD
+from tests.support.live import LiveServer
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -66,32 +64,6 @@ def shots(artifacts_dir: Path) -> Callable[[Page, str], None]:
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
     return shot
-
-
-def create_user(node: LiveServer, role: str = "analyst") -> str:
-    email = unique_email(role)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "webapp.cli",
-            "create-user",
-            "--email",
-            email,
-            "--role",
-            role,
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=node.env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return email
 
 
 def sign_in(page: Page, node: LiveServer, email: str, next_path: str = "/") -> None:

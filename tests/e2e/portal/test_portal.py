@@ -10,8 +10,9 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.support.db import scalar
+from tests.support.factories import create_user
 
-from .conftest import create_user, sign_in
+from .conftest import sign_in
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
