@@ -1,0 +1,258 @@
+"""`limen login`: pick a provider, run it, check who signed in, store the credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from ..credentials import Credentials
+from ..errors import AuthRequired, LimenError, UsageError
+from ..oauth import get_json
+from ..options import profile_options, runtime, storage_option
+from ..plugins import plugin_manager
+from ..providers import Provider
+from ..runtime import Runtime
+from .logout import revoke_credentials
+
+PROVIDER_FLAGS = {
+    "browser": "browser",
+    "device": "device",
+    "client_credentials": "client-credentials",
+    "api_key": "api-key",
+    "password": "password",
+}
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _options(kw: dict[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in kw.pop("extra"):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"-o/--option takes KEY=VALUE, not {item!r}.")
+        options[key.strip().replace("-", "_")] = value
+    scope = " ".join(kw.pop("scope"))
+    options.update({k: v for k, v in kw.items() if v not in (None, False)})
+    if scope:
+        options["scope"] = scope
+    return options
+
+
+@click.command()
+@click.option("--browser", is_flag=True, help="Sign in with a web browser (PKCE + loopback).")
+@click.option("--device", is_flag=True, help="Sign in on another device with a code (RFC 8628).")
+@click.option(
+    "--client-credentials", is_flag=True, help="Log in as a service (client id + secret)."
+)
+@click.option("--api-key", is_flag=True, help="Use an API key.")
+@click.option("--password", is_flag=True, help="Email and password at a hidden prompt.")
+@click.option("--provider", metavar="NAME", help="Any installed provider (see `limen providers`).")
+@profile_options
+@storage_option
+@click.option("--force", is_flag=True, help="Log in again even if already logged in.")
+@click.option(
+    "--user", metavar="EMAIL", help="Sign in as this account (login_hint); refuse others."
+)
+@click.option("--port", type=click.IntRange(1, 65535), help="Fixed loopback port (browser).")
+@click.option("--paste", is_flag=True, help="Paste the final redirect URL instead of a listener.")
+@click.option("--no-browser", is_flag=True, help="Print the sign-in URL; do not open a browser.")
+@click.option(
+    "--timeout",
+    type=click.IntRange(1, 3600),
+    default=300,
+    show_default=True,
+    help="Seconds to wait for the browser.",
+)
+@click.option("--client-id", metavar="ID", help="Client id (client-credentials).")
+@click.option("--client-secret", metavar="SECRET", help="Client secret (prefer the env var).")
+@click.option(
+    "--scope", multiple=True, metavar="SCOPE", help="Scope to ask for (client-credentials)."
+)
+@click.option("--secret-stdin", is_flag=True, help="Read the password, key or secret from stdin.")
+@click.option(
+    "-o",
+    "--option",
+    "extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option for a plugin provider.",
+)
+def login(**kw: Any) -> None:
+    """Log in and store the credentials for this profile."""
+    rt = runtime()
+    chosen = _chosen_provider(kw)
+    force, user = kw.pop("force"), kw.get("user")
+    options = _options(kw)
+    if _env_credential_in_use(rt, chosen):
+        return
+    store, note = rt.store_and_note  # a forced but unusable keyring fails here, before any step
+    name = chosen or _default_provider(rt, options)
+    info = rt.providers.get(name)
+    if info is None:
+        raise UsageError(
+            f"No login provider named {name!r}.",
+            f"Installed: {', '.join(sorted(rt.providers))} (see `limen providers`).",
+        )
+    if not force and _already_logged_in(rt, chosen, user):
+        return
+    if note:
+        rt.console.warn(note)
+    _warn_insecure(rt)
+    creds = _run_provider(rt, info.provider, name, options, user)
+    _replace(rt, creds)
+    who = _remember(rt, name, store.name, creds)
+    settings = rt.settings
+    rt.console.say(
+        f"Logged in to {settings.server} as {who} (profile {settings.profile!r}, via {name})."
+    )
+    rt.console.say(f"Credentials stored in {store.location()}.")
+
+
+def _chosen_provider(kw: dict[str, Any]) -> str | None:
+    """The provider named on the command line (at most one)."""
+    chosen = [name for flag, name in PROVIDER_FLAGS.items() if kw.pop(flag)]
+    if provider := kw.pop("provider"):
+        chosen.append(provider)
+    if len(chosen) > 1:
+        raise UsageError(f"Choose one way to log in, not {' and '.join(chosen)}.")
+    return chosen[0] if chosen else None
+
+
+def _run_provider(
+    rt: Runtime, provider: Provider, name: str, options: dict[str, Any], user: str | None
+) -> Credentials:
+    """Run the provider; the identity check runs once (the provider may trigger it early)."""
+    context = rt.manager.login_context(name, options)
+    confirmed: set[str] = set()
+
+    def confirm(creds: Credentials) -> None:
+        if creds.access_token not in confirmed:
+            _confirm(rt, creds, user)
+            confirmed.add(creds.access_token)
+
+    context.confirm = confirm
+    creds = provider.login(context)
+    confirm(creds)
+    return creds
+
+
+def _remember(rt: Runtime, provider: str, storage: str, creds: Credentials) -> str:
+    """Record the profile's non-secret settings in config.toml; returns who logged in."""
+    who = creds.email or creds.subject or "?"
+    config, settings = rt.config, rt.settings
+    config.update_profile(
+        settings.profile,
+        server=settings.server,
+        provider=provider,
+        storage=storage,
+        user=who,
+        client_id=creds.client_id if creds.kind == "client_credentials" else None,
+    )
+    config.default_profile = config.default_profile or settings.profile
+    config.save()
+    return who
+
+
+def _env_credential_in_use(rt: Runtime, chosen: str | None) -> bool:
+    """With LIMEN_TOKEN/LIMEN_API_KEY set, never prompt or open a browser: report and stop."""
+    env = rt.manager.env_credential()
+    if env is None:
+        return False
+    if chosen == "api-key" and env.variable == "LIMEN_API_KEY":
+        me = get_json(rt.http, rt.api_url("me"), env.value, rt.settings.server)
+        rt.console.say(
+            f"Using LIMEN_API_KEY from the environment (never stored): it works, as "
+            f"{me.get('email') or me.get('sub')} on {rt.settings.server}."
+        )
+        return True
+    raise LimenError(
+        f"{env.variable} is set in the environment; limen uses it and will not log in over it.",
+        f"Unset {env.variable} to log in with a stored session.",
+    )
+
+
+def _default_provider(rt: Runtime, options: dict[str, Any]) -> str:
+    """The profile's (or LIMEN_PROVIDER's) provider, else the choose_default_provider hook."""
+    if rt.settings.provider:
+        return rt.settings.provider
+    context = rt.manager.login_context("", options)
+    picked = plugin_manager().hook.choose_default_provider(context=context)
+    return str(picked or "device")
+
+
+def _already_logged_in(rt: Runtime, chosen: str | None, user: str | None) -> bool:
+    """True (after saying so) when a working session for the requested user exists."""
+    creds = rt.manager.stored()
+    if creds is None or (chosen and chosen != creds.provider):
+        return False
+    who = creds.email or creds.subject
+    if user and (who or "").lower() != user.lower():
+        return False
+    try:
+        rt.manager.check(rt.request("GET", rt.api_url("me")))
+    except AuthRequired:
+        return False
+    rt.console.say(
+        f"Already logged in to {rt.settings.server} as {who} (profile {rt.settings.profile!r}, "
+        f"via {creds.provider}); nothing to do. Use --force to log in again."
+    )
+    return True
+
+
+def _confirm(rt: Runtime, creds: Credentials, user: str | None) -> None:
+    """Who the new credentials belong to; with --user, refuse (and revoke) anyone else."""
+    _identify(rt, creds)
+    if user and (creds.email or "").lower() != user.lower():
+        _discard(rt, creds)
+        raise LimenError(
+            f"You signed in as {creds.email or creds.subject}, but --user asked for {user}; "
+            "nothing was saved.",
+            "Sign out in the browser (or use a private window) and run `limen login` again.",
+        )
+
+
+def _identify(rt: Runtime, creds: Credentials) -> None:
+    """Ask the server who the new credentials belong to (the subject check relies on it)."""
+    me = get_json(rt.http, rt.api_url("me"), creds.access_token, rt.settings.server)
+    creds.subject = str(me.get("sub") or "") or creds.subject
+    creds.email = me.get("email") or creds.email
+    creds.session_id = creds.session_id or me.get("session_id")
+    if creds.expires_at is None and me.get("expires_at"):
+        creds.expires_at = datetime.fromisoformat(
+            str(me["expires_at"]).replace("Z", "+00:00")
+        ).timestamp()
+
+
+def _discard(rt: Runtime, creds: Credentials) -> None:
+    try:
+        revoke_credentials(rt, creds)
+    except LimenError as exc:
+        rt.console.warn(f"Could not revoke the unwanted session: {exc.message}")
+
+
+def _replace(rt: Runtime, creds: Credentials) -> None:
+    """Store ``creds``; an older session of this profile is revoked (best effort)."""
+    old = rt.store.load(rt.settings.profile)
+    rt.store.save(rt.settings.profile, creds)
+    if (
+        old is not None
+        and old.server == creds.server
+        and old.refresh_token
+        and old.refresh_token != creds.refresh_token
+    ):
+        try:
+            revoke_credentials(rt, old)
+        except LimenError:
+            rt.console.note("(The previous session could not be revoked; it will expire.)")
+
+
+def _warn_insecure(rt: Runtime) -> None:
+    parts = urlsplit(rt.settings.server)
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        rt.console.warn(
+            f"{rt.settings.server} is plain HTTP: tokens would cross the network unencrypted. "
+            "Use https:// unless this network is trusted."
+        )

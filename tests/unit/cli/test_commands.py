@@ -1,0 +1,123 @@
+"""Commands in-process, without a server: exit codes, messages, and what is (not) written."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import pytest
+
+from cli_plugins.config import Config
+from cli_plugins.credentials import FileStore
+
+from .conftest import invoke, make_credentials
+
+
+def dead_server() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def logged_in(config_dir, server: str, profile: str = "default") -> FileStore:
+    store = FileStore(config_dir / "credentials.json")
+    store.save(profile, make_credentials(server=server))
+    config = Config.load(config_dir)
+    config.update_profile(profile, server=server, storage="file", user="ana@example.com")
+    config.default_profile = config.default_profile or profile
+    config.save()
+    return store
+
+
+def test_status_when_not_logged_in_is_exit_3(config_dir):
+    result = invoke("status")
+    assert result.exit_code == 3
+    assert "limen login" in result.stderr and "Traceback" not in result.output
+
+
+def test_two_providers_at_once_is_a_usage_error(config_dir):
+    result = invoke("login", "--browser", "--device")
+    assert result.exit_code == 2 and "Choose one" in result.stderr
+
+
+def test_unknown_option_is_a_usage_error(config_dir):
+    assert invoke("token", "--nope").exit_code == 2
+
+
+@pytest.mark.parametrize("variable", ["LIMEN_TOKEN", "LIMEN_API_KEY"])
+def test_login_refuses_to_prompt_when_the_environment_has_a_credential(
+    config_dir, monkeypatch, variable
+):
+    monkeypatch.setenv(variable, "eyJsomething")
+    result = invoke("login", "--password")
+    assert result.exit_code == 1 and variable in result.stderr
+    assert not (config_dir / "credentials.json").exists()
+
+
+def test_forcing_an_unusable_keyring_fails_before_any_login_step(config_dir):
+    result = invoke("login", "--device", "--storage", "keyring", "--server", dead_server())
+    assert result.exit_code == 2 and "no usable OS keyring" in result.stderr
+    assert "Cannot reach" not in result.stderr
+
+
+def test_logout_forgets_locally_when_the_server_is_unreachable(config_dir):
+    server = dead_server()
+    store = logged_in(config_dir, server)
+    result = invoke("logout")
+    assert result.exit_code == 1
+    assert "Could not revoke" in result.stderr and "Cannot reach" in result.stderr
+    assert "Forgot the credentials" in result.stdout
+    assert store.load("default") is None
+
+
+def test_unreachable_server_is_explained(config_dir):
+    logged_in(config_dir, dead_server())
+    result = invoke("whoami")
+    assert result.exit_code == 1 and "Cannot reach the Limen server" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_loose_credentials_file_is_refused_with_the_fix(config_dir):
+    store = logged_in(config_dir, dead_server())
+    os.chmod(store.path, 0o644)
+    result = invoke("token")
+    assert result.exit_code == 1
+    assert f"chmod 600 {store.path}" in result.stderr
+
+
+def test_api_never_sends_credentials_to_another_host(config_dir):
+    logged_in(config_dir, dead_server())
+    result = invoke("api", "GET", "https://elsewhere.example.com/steal")
+    assert result.exit_code == 2 and "sends credentials only" in result.stderr
+
+
+def test_credentials_for_another_server_are_not_used(config_dir):
+    logged_in(config_dir, "http://127.0.0.1:1")
+    result = invoke("token", "--server", "http://127.0.0.1:2")
+    assert result.exit_code == 3 and "not to http://127.0.0.1:2" in result.stderr
+
+
+def test_profiles_use_list_remove(config_dir):
+    logged_in(config_dir, "http://127.0.0.1:1", "work")
+    logged_in(config_dir, "http://127.0.0.1:2", "home")
+    assert invoke("profiles", "use", "nope").exit_code == 2
+    assert invoke("profiles", "use", "home").exit_code == 0
+    listing = json.loads(invoke("profiles", "list", "--json").stdout)
+    assert listing["active"] == "home"
+    assert {p["name"]: p["logged_in"] for p in listing["profiles"]} == {"home": True, "work": True}
+    removed = invoke("profiles", "remove", "work")
+    assert removed.exit_code == 0 and "could not revoke" in removed.stderr
+    assert "work" not in Config.load(config_dir).profiles
+
+
+def test_token_env_wins_and_prints_json(config_dir, monkeypatch):
+    monkeypatch.setenv("LIMEN_TOKEN", "eyJfrom-env")
+    data = json.loads(invoke("token", "--json").stdout)
+    assert data == {"access_token": "eyJfrom-env", "token_type": "Bearer", "expires_at": None}
+
+
+def test_export_env_format_is_shell_quoted(config_dir, monkeypatch):
+    monkeypatch.setenv("LIMEN_TOKEN", "eyJ it's")
+    output = invoke("export", "--format", "env").stdout
+    assert "export LIMEN_TOKEN='eyJ it'\"'\"'s'" in output
