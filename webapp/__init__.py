@@ -103,12 +103,18 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     redis_store.init_app(app, s.redis_url)
     login_manager.init_app(app)
     _build_identity(app, s)
+    from webapp import jobs
+
+    jobs.init_app(app)  # back-channel fan-out on revocation; key-ring invalidation listener
 
     from webapp import api, auth, errors, health, oauth, portal, portal_user
     from webapp.oauth.server import configure_oauth
 
     portal_user.init_app(app)
     configure_oauth(app)
+    from webapp.auth.upstream import init_upstream
+
+    init_upstream(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)

@@ -16,6 +16,7 @@ from werkzeug.serving import run_simple
 
 from webapp import ConfigurationError, create_app, resolve_settings
 from webapp.diagnostics import run_checks
+from webapp.jobs.commands import cron_command, rotate_keys_command, worker_command
 
 
 def _factory() -> Flask:
@@ -35,6 +36,9 @@ def main() -> None:
 
 
 main.add_command(db_group)
+main.add_command(worker_command)
+main.add_command(cron_command)
+main.add_command(rotate_keys_command)
 
 
 @main.command("dev", with_appcontext=False)
@@ -46,6 +50,7 @@ def dev(host: str, port: int, instance: Path) -> None:
     from flask_migrate import upgrade
 
     from webapp.bootstrap import ensure_first_admin
+    from webapp.jobs import start_dev_runner
 
     issuer = f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}"  # noqa: S104
     overrides: dict[str, Any] = {
@@ -59,6 +64,7 @@ def dev(host: str, port: int, instance: Path) -> None:
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         created = ensure_first_admin()
+    start_dev_runner(app)  # the worker and the schedule, in this process
     click.secho("Limen DEV MODE — not for production", fg="yellow", bold=True)
     click.echo(f"  URL:      {settings.issuer}")
     click.echo(f"  Database: {settings.sqlalchemy_url}")

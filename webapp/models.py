@@ -101,11 +101,27 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Two-step verification (TOTP): the secret is encrypted; None means not enrolled.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
     roles: Mapped[list[Role]] = relationship(secondary="user_roles", lazy="selectin")
 
     @property
     def role_names(self) -> tuple[str, ...]:
         return tuple(sorted(r.name for r in self.roles))
+
+
+class MfaRecoveryCode(Base):
+    """A one-time recovery code for two-step verification, stored as its SHA-256 digest."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class UpstreamIdentity(Base):
@@ -197,6 +213,12 @@ class ApiKey(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rotated_from_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # Rotation policy (revision 0003): a successor is made this many days before expiry; the old
+    # key then keeps working for rotation_grace_seconds. The successor's secret waits, encrypted,
+    # until its owner collects it once.
+    rotate_before_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rotation_grace_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pending_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class OAuthClient(Base):
@@ -216,6 +238,12 @@ class OAuthClient(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # OIDC Back-Channel Logout 1.0 (revision 0003): where logout tokens are POSTed.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Secret rotation policy: a new secret every N days, waiting encrypted for an admin.
+    secret_rotation_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    pending_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AuthorizationCode(Base):
@@ -296,3 +324,49 @@ class AuditEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class JobRun(Base):
+    """One background job (one RQ job id), with its attempts: what the jobs page shows."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_enqueued", "job", "enqueued_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the RQ job id
+    job: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule|manual|event|retry
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # queued|running|retrying|succeeded|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class BackchannelDelivery(Base):
+    """An OIDC back-channel logout owed to a client: written with the revocation, then sent."""
+
+    __tablename__ = "backchannel_deliveries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # pending | sending | retrying (held until claimed_until) | delivered | failed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# Indexes the purge and emergency-rotation jobs filter on (revision 0003).
+Index("ix_sessions_expires_at", Session.expires_at)
+Index("ix_sessions_last_seen_at", Session.last_seen_at)
+Index("ix_refresh_families_expires_at", RefreshFamily.expires_at)

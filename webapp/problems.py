@@ -82,6 +82,8 @@ def from_identity_error(exc: ie.IdentityError) -> Problem:
             {"WWW-Authenticate": bearer_challenge("invalid_token", exc.detail)},
             cause=exc.cause,
         )
+    if isinstance(exc, ie.MfaRequired):
+        return Problem(401, "mfa-required", "Second step required", exc.detail, mfa_required=True)
     if isinstance(exc, ie.InvalidCredentials):
         return Problem(401, "invalid-credentials", "Sign-in failed", exc.detail)
     if isinstance(exc, ie.InvalidRefreshToken):

@@ -31,6 +31,13 @@ class LoginRequest(Strict):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
         description="A trusted first-party client, e.g. limen-cli.",
     )
+    otp: str | None = Field(
+        None,
+        min_length=6,
+        max_length=32,
+        description="The one-time code (or a recovery code) when the account uses two-step "
+        "verification; without it such an account answers 401 mfa-required.",
+    )
 
 
 class RefreshRequest(Strict):

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     lockout_threshold: int = Field(5, ge=1, le=1000)
     lockout_seconds: int = Field(3600, ge=1)
     registration_enabled: bool = True
+    mfa_required_roles: str = ""  # comma-separated, e.g. "admin"
+    bootstrap_admins: str = ""  # emails that get the admin role when they sign in upstream
+    local_login_enabled: bool = True  # password sign-in; off when only upstream IdPs are used
     password_min_length: int = Field(12, ge=8, le=128)
 
     argon2_time_cost: int = Field(3, ge=1)
@@ -83,6 +86,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def mfa_roles(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
 
     @property
     def audience(self) -> str:

@@ -1,5 +1,6 @@
 """Email + password at a hidden prompt, sent to the server's JSON login endpoint
-(``limen_login_endpoint``); the tokens refresh through /oauth/token like any other."""
+(``limen_login_endpoint``), plus a one-time code when the account uses two-step verification;
+the tokens refresh through /oauth/token like any other."""
 
 from __future__ import annotations
 
@@ -30,10 +31,13 @@ class PasswordProvider(Provider):
         else:
             password = context.console.secret("Password")
         body = {"email": email, "password": password, "client_id": oauth.CLI_CLIENT_ID}
-        try:
-            response = context.http.post(endpoint, json=body)
-        except httpx.HTTPError as exc:
-            raise unreachable(context.server, exc) from exc
+        response = self._post(context, endpoint, body)
+        if response.status_code == 401 and json_body(response).get("mfa_required"):
+            body["otp"] = str(
+                context.option("otp")
+                or context.console.prompt("One-time code (or a recovery code)")
+            ).strip()
+            response = self._post(context, endpoint, body)
         if response.status_code == 401:
             detail = json_body(response).get("detail") or "wrong email or password"
             raise AuthRequired(
@@ -42,6 +46,13 @@ class PasswordProvider(Provider):
             )
         tokens = json_body(check(response, what="Sign-in"))
         return context.credentials(tokens, client_id=oauth.CLI_CLIENT_ID, email=email)
+
+    @staticmethod
+    def _post(context: LoginContext, endpoint: str, body: dict[str, str]) -> httpx.Response:
+        try:
+            return context.http.post(endpoint, json=body)
+        except httpx.HTTPError as exc:
+            raise unreachable(context.server, exc) from exc
 
 
 @hookimpl(trylast=True)

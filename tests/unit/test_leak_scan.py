@@ -6,7 +6,6 @@ import pytest
 
 from tests.support.leaks import find_leaks
 from webapp.identity.api_keys import format_key
-from webapp.identity.crypto import random_base62
 
 
 @pytest.mark.parametrize(
@@ -14,10 +13,11 @@ from webapp.identity.crypto import random_base62
     [
         "eyJ0eXAiOiJhdCtqd3QiLCJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl",
         "limen_rt_" + "a" * 43,
-        format_key(random_base62(8), random_base62(32)),
+        format_key("AbCdEf12", "x" * 32),
         "limen_cs_" + "b" * 43,
         "correct horse battery staple",
     ],
+    ids=["jwt", "refresh-token", "api-key", "client-secret", "password"],
 )
 def test_each_secret_shape_is_found(secret):
     assert find_leaks(f'{{"event": "request", "detail": "{secret}"}}')

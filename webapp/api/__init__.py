@@ -34,4 +34,4 @@ def _version_header(response: Response) -> Response:
     return response
 
 
-from . import clients, people, views  # noqa: E402,F401  (routes register on bp)
+from . import clients, jobs, people, views  # noqa: E402,F401  (routes register on bp)

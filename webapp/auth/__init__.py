@@ -103,6 +103,14 @@ def register() -> tuple[Response, int]:
 @limiter.limit(lambda: settings().ratelimit_login_account, key_func=login_account)
 def login() -> Response:
     body = parse_body(LoginRequest)
+    if not settings().local_login_enabled:
+        raise Problem(
+            403,
+            "password-login-disabled",
+            "Password sign-in is off",
+            "This deployment signs people in through its identity providers; use "
+            "the browser or device flow (limen login).",
+        )
     ident = identity()
     client_id = FIRST_PARTY_CLIENT
     if body.client_id is not None:
@@ -116,7 +124,9 @@ def login() -> Response:
                 "applications sign people in through /oauth/authorize.",
             )
         client_id = client.client_id
-    tokens = ident.password_login(body.email, body.password, request_meta(), client_id)
+    tokens = ident.password_login(
+        body.email, body.password, request_meta(), client_id, otp=body.otp
+    )
     return _token_response(tokens)
 
 
@@ -193,3 +203,6 @@ def logout() -> Response:
 )
 def csrf() -> Response:
     return jsonify({"csrf_token": csrf_token()})
+
+
+from . import upstream  # noqa: E402,F401  (routes register on bp)

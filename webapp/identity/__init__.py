@@ -20,11 +20,13 @@ from .api_keys import ApiKeyService
 from .audit import AuditLog
 from .clients import OIDC_SCOPES, ClientRegistry
 from .crypto import derive_fernet, sha256_hex
-from .errors import InvalidRefreshToken
+from .errors import InvalidCredentials, InvalidRefreshToken, MfaRequired
+from .mfa import Mfa
 from .oauth import OAuthService
 from .oauth_codes import AuthorizationCodes, DeviceCodes
 from .passwords import LocalAccounts, Passwords
 from .principal import Principal, RequestMeta
+from .provisioning import Provisioner, RolePolicy, UpstreamProfile
 from .rbac import permissions_for
 from .revocation import Revocation
 from .sessions import SessionStore
@@ -95,6 +97,17 @@ class Identity:
         self.clients = ClientRegistry(db, self.audit, clock)
         self.codes = AuthorizationCodes(db, self.revocation, self.audit, clock)
         self.devices = DeviceCodes(db, redis_client, self.audit, clock)
+        self.mfa = Mfa(
+            db,
+            redis_client,
+            self.audit,
+            derive_fernet(secret, b"mfa"),
+            clock,
+            settings.mfa_roles,
+        )
+        self.provisioner = Provisioner(
+            db, self.revocation, self.audit, clock, settings.bootstrap_admins.split(",")
+        )
         self.users = UserDirectory(db, self.revocation, self.audit, clock)
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
@@ -115,14 +128,67 @@ class Identity:
         )
 
     def password_login(
-        self, email: str, password: str, meta: RequestMeta, client_id: str = FIRST_PARTY_CLIENT
+        self,
+        email: str,
+        password: str,
+        meta: RequestMeta,
+        client_id: str = FIRST_PARTY_CLIENT,
+        otp: str | None = None,
     ) -> TokenSet:
-        """Sign in with a password, for the portal or another trusted first-party client."""
-        user = self.accounts.verify_login(email, password, meta)
+        """Sign in with a password (and a one-time code when the account has one), for the
+        portal or another trusted first-party client."""
+
+        def second_factor(user: User) -> bool:
+            if not self.mfa.enabled(user):
+                return True
+            if otp is None:
+                raise MfaRequired(self.mfa.issue_ticket(user, client_id))
+            return self.mfa.verify(user, otp)
+
+        user = self.accounts.verify_login(email, password, meta, second_factor)
+        return self._signed_in(user, client_id, meta)
+
+    def upstream_login(
+        self, profile: UpstreamProfile, policy: RolePolicy, meta: RequestMeta
+    ) -> TokenSet:
+        """Sign in someone an upstream provider vouched for, provisioning them if new."""
+        user = self.provisioner.sign_in(profile, policy, meta)
+        grant = self.user_grant(user, FIRST_PARTY_CLIENT, f"upstream:{profile.provider}")
+        return self.tokens.start_session(grant, meta)
+
+    def complete_second_step(self, ticket: str, otp: str, meta: RequestMeta) -> TokenSet:
+        """The portal's second step: a ticket from a correct password, and the code."""
+        user_id, client_id = self.mfa.redeem_ticket(ticket)
+        user = self.db.get(User, user_id)
+        if user is None or not user.is_active:
+            raise InvalidCredentials("The account is no longer available.")
+        if not self.mfa.verify(user, otp):
+            fresh = self.mfa.issue_ticket(user, client_id)  # another try, same lockout count
+            try:
+                self.accounts.second_factor_failed(user, meta)
+            except InvalidCredentials as exc:
+                exc.retry_ticket = fresh  # type: ignore[attr-defined]
+                raise
+        user = self.accounts.second_factor_passed(user, meta)
+        return self._signed_in(user, client_id, meta)
+
+    def _signed_in(self, user: User, client_id: str, meta: RequestMeta) -> TokenSet:
+        method = "password+otp" if self.mfa.enabled(user) else "password"
+        grant = self.user_grant(user, client_id, method)
+        if self.mfa.required(user) and not self.mfa.enabled(user):
+            # Until they set up two-step verification, the session can do nothing else.
+            grant = Grant(
+                grant.subject,
+                grant.user_id,
+                grant.roles,
+                ("profile",),
+                grant.client_id,
+                "password:mfa-setup-required",
+            )
         self.audit.record(
-            "login.success", user_id=user.id, client_id=client_id, meta=meta, method="password"
+            "login.success", user_id=user.id, client_id=client_id, meta=meta, method=method
         )
-        return self.tokens.start_session(self.user_grant(user, client_id, "password"), meta)
+        return self.tokens.start_session(grant, meta)
 
     def refresh(
         self, refresh_token: str, meta: RequestMeta, client_id: str | None = None

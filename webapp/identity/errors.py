@@ -78,3 +78,16 @@ class PolicyViolation(IdentityError):
     """Input that is well-formed but breaks a rule (weak password, scope beyond role)."""
 
     code = "policy_violation"
+
+
+class MfaRequired(IdentityError):
+    """The password was right; the account also needs a one-time code."""
+
+    code = "mfa_required"
+
+    def __init__(self, ticket: str) -> None:
+        super().__init__(
+            "This account uses two-step verification: send the 6-digit code from your "
+            "authenticator app (or a recovery code) as 'otp'."
+        )
+        self.ticket = ticket

@@ -136,8 +136,17 @@ class LocalAccounts:
         )
         return user
 
-    def verify_login(self, email: str, password: str, meta: RequestMeta) -> User:
-        """The user whose password this is, or a typed failure. Commits its bookkeeping."""
+    def verify_login(
+        self,
+        email: str,
+        password: str,
+        meta: RequestMeta,
+        second_factor: Callable[[User], bool] | None = None,
+    ) -> User:
+        """The user whose password this is, or a typed failure. Commits its bookkeeping.
+
+        ``second_factor`` runs after a correct password: False counts as a failed attempt
+        (so guessing one-time codes meets the same lockout), an exception passes through."""
         now = self._clock()
         try:
             normalized = normalize_email(email)
@@ -154,7 +163,25 @@ class LocalAccounts:
         if not self._passwords.verify(user.password_hash, password):
             self._count_failure(user, now, meta)
             raise InvalidCredentials(self._invalid_detail())
+        if second_factor is not None and not second_factor(user):
+            self.second_factor_failed(user, meta)
         return self._succeed(user, password, now, meta)
+
+    def second_factor_failed(self, user: User, meta: RequestMeta) -> None:
+        """Count a wrong one-time code like a wrong password, then refuse."""
+        self._count_failure(user, self._clock(), meta, reason="bad_otp")
+        raise InvalidCredentials(
+            "The one-time code is wrong, expired or already used. Enter the current code "
+            "from your authenticator app, or a recovery code."
+        )
+
+    def second_factor_passed(self, user: User, meta: RequestMeta) -> User:
+        """Finish a sign-in whose password was checked earlier (the portal's second step)."""
+        now = self._clock()
+        if user.locked_until is not None and user.locked_until > now:
+            self._fail(user.id, meta, reason="locked")
+            raise AccountLocked(self._retry_after(user.locked_until, now))
+        return self._succeed(user, None, now, meta)
 
     # -- internals -------------------------------------------------------------------------
     def _invalid_detail(self) -> str:
@@ -175,7 +202,9 @@ class LocalAccounts:
         )
         self._db.commit()
 
-    def _count_failure(self, user: User, now: datetime, meta: RequestMeta) -> None:
+    def _count_failure(
+        self, user: User, now: datetime, meta: RequestMeta, reason: str = "bad_password"
+    ) -> None:
         expired_lock = and_(User.locked_until.is_not(None), User.locked_until <= now)
         new_count = case((expired_lock, 1), else_=User.failed_login_count + 1)
         lock_until = literal(now + timedelta(seconds=self._lock_seconds), UTCDateTime())
@@ -199,7 +228,7 @@ class LocalAccounts:
             outcome="failure",
             user_id=user.id,
             meta=meta,
-            reason="bad_password",
+            reason=reason,
             failed_count=count,
         )
         if count == self._threshold:
@@ -212,14 +241,14 @@ class LocalAccounts:
             )
         self._db.commit()
 
-    def _succeed(self, user: User, password: str, now: datetime, meta: RequestMeta) -> User:
+    def _succeed(self, user: User, password: str | None, now: datetime, meta: RequestMeta) -> User:
         not_locked = or_(User.locked_until.is_(None), User.locked_until <= now)
         values: dict[str, object] = {
             "failed_login_count": 0,
             "locked_until": None,
             "last_login_at": now,
         }
-        if user.password_hash and self._passwords.needs_rehash(user.password_hash):
+        if password and user.password_hash and self._passwords.needs_rehash(user.password_hash):
             values["password_hash"] = self._passwords.hash(password)
         result = execute_dml(
             self._db,

@@ -1,22 +1,41 @@
 """Revocation: sign a session out everywhere, at once.
 
-The durable state (database) is written first, then the live record in Redis is deleted; from
-that moment every worker rejects the session's access tokens and refresh tokens.
+The durable change (database) is flushed, the live record in Redis is deleted, then the
+transaction commits: from the delete on, every worker rejects the session's access and refresh
+tokens, and a crash before the commit leaves the session dead rather than half-revoked (a
+re-run finishes the database side). The same transaction writes the back-channel logout
+deliveries the session's client is owed (an outbox); listeners (the jobs runtime) are told
+after the commit so they can send them at once, and a scheduled sweep sends any they missed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
-from webapp.models import RefreshFamily, RefreshToken, Session
+from webapp.models import BackchannelDelivery, OAuthClient, RefreshFamily, RefreshToken, Session
 
 from .audit import AuditLog
 from .principal import RequestMeta
 from .sessions import SessionStore
+
+log = logging.getLogger("limen.revocation")
+
+
+@dataclass(frozen=True)
+class SessionRevoked:
+    """What listeners hear after a session was revoked and the change committed."""
+
+    sid: str
+    user_id: str | None
+    client_id: str | None
+    reason: str
+    deliveries: tuple[str, ...]  # back-channel logout deliveries written with the revocation
 
 
 class Revocation:
@@ -31,6 +50,41 @@ class Revocation:
         self._sessions = sessions
         self._audit = audit
         self._clock = clock
+        self._listeners: list[Callable[[SessionRevoked], None]] = []
+
+    def add_listener(self, listener: Callable[[SessionRevoked], None]) -> None:
+        """Call ``listener`` after each newly revoked session has been committed."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def _notify(self, event: SessionRevoked) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                # The revocation itself is done and durable; what a listener does (enqueue a
+                # delivery) is redone by the scheduled sweep, so a failure here is only logged.
+                log.exception("revocation listener failed for session %s", event.sid)
+
+    def _owe_backchannel_logout(self, row: Session) -> str | None:
+        if not row.client_id:
+            return None
+        uri = self._db.scalar(
+            select(OAuthClient.backchannel_logout_uri).where(OAuthClient.client_id == row.client_id)
+        )
+        if not uri:
+            return None
+        delivery = BackchannelDelivery(
+            session_id=row.id,
+            client_id=row.client_id,
+            user_id=row.user_id,
+            status="pending",
+            attempts=0,
+            created_at=self._clock(),
+        )
+        self._db.add(delivery)
+        self._db.flush()
+        return delivery.id
 
     def revoke_session(
         self,
@@ -67,6 +121,7 @@ class Revocation:
                 .values(status="revoked")
                 .execution_options(synchronize_session=False)
             )
+        delivery = None
         if not already:
             self._audit.record(
                 event,
@@ -77,8 +132,19 @@ class Revocation:
                 meta=meta,
                 reason=reason,
             )
+            delivery = self._owe_backchannel_logout(row)
+        self._db.flush()
+        revoked = SessionRevoked(
+            sid, row.user_id, row.client_id, reason, (delivery,) if delivery else ()
+        )
+        try:
+            self._sessions.delete(sid, row.user_id)
+        except Exception:
+            self._db.rollback()  # Redis unreachable: nothing changes, the caller sees the error
+            raise
         self._db.commit()
-        self._sessions.delete(sid, row.user_id)
+        if not already:
+            self._notify(revoked)
         return not already
 
     def revoke_client(

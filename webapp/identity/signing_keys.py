@@ -2,7 +2,10 @@
 
 Private keys are stored encrypted with a key derived from LIMEN_SECRET_KEY. Each process
 caches the ring briefly and reloads at once when it meets a key id it does not know, so a key
-created by another node verifies everywhere without a restart.
+created by another node verifies everywhere without a restart. ``invalidate()`` (called when a
+Redis pub/sub message says the ring changed) forces the next use to reload, and the signer
+re-reads which key is active at least every ``signer_check_seconds`` even if a message is lost,
+so no process signs with a key that is no longer active for longer than that.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class KeyRing:
         clock: Callable[[], datetime],
         cache_seconds: float = 60.0,
         miss_reload_seconds: float = 1.0,
+        signer_check_seconds: float = 5.0,
     ) -> None:
         self._db = db
         self._fernet = fernet
@@ -57,6 +61,18 @@ class KeyRing:
         self._entries: dict[str, RingEntry] = {}
         self._loaded_at = 0.0
         self._signer: tuple[str, ECKey] | None = None
+        self.signer_check_seconds = signer_check_seconds
+        self._signer_checked_at = 0.0
+
+    @property
+    def cache_seconds(self) -> float:
+        """How long a process may use its cached copy of the ring without re-reading it."""
+        return self._cache_seconds
+
+    def invalidate(self) -> None:
+        """Forget the cached ring: the next use reloads it (safe to call from any thread)."""
+        self._loaded_at = 0.0
+        self._signer_checked_at = 0.0
 
     # -- reading ---------------------------------------------------------------------------
     def _reload(self) -> None:
@@ -104,6 +120,19 @@ class KeyRing:
     def signing_key(self) -> tuple[str, ECKey]:
         """The active key's id and private key, creating the first key if the ring is empty."""
         entries = self._fresh_entries()
+        if time.monotonic() - self._signer_checked_at > self.signer_check_seconds:
+            # One indexed read every few seconds: a rotation (or an emergency retirement) made
+            # by another process is picked up even if its pub/sub message never arrived.
+            current = self._db.scalar(
+                select(SigningKey.kid)
+                .where(SigningKey.state == "active")
+                .order_by(SigningKey.activated_at.desc(), SigningKey.kid.desc())
+                .limit(1)
+            )
+            self._signer_checked_at = time.monotonic()
+            if current != self._active_kid(entries):
+                self._reload()
+                entries = self._entries
         kid = self._active_kid(entries)
         if kid is None:
             self.ensure_active()

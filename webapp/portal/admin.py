@@ -9,6 +9,7 @@ from typing import Any
 from flask import g, request
 from sqlalchemy import select
 
+from webapp import jobs
 from webapp.extensions import db, identity
 from webapp.http import request_meta
 from webapp.identity import errors as ie
@@ -165,12 +166,62 @@ def admin_delete_client(client_id: str) -> Any:
     return clients_page()
 
 
-# -- signing keys -------------------------------------------------------------------------
+# -- signing keys and jobs --------------------------------------------------------------
+def signing_keys_page(message: str | None = None, error: str | None = None) -> Any:
+    rows = list(db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())))
+    schedule = {s["job"]: s for s in jobs.overview()["schedule"]}
+    return render(
+        "admin_signing_keys.html",
+        "signing_keys",
+        keys=rows,
+        message=message,
+        error=error,
+        rotation=schedule.get("keys.rotate"),
+    )
+
+
 @bp.get("/admin/signing-keys")
 @page("signing-keys:write")
 def admin_signing_keys() -> Any:
-    rows = list(db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())))
-    return render("admin_signing_keys.html", None, keys=rows)
+    return signing_keys_page()
+
+
+@bp.post("/admin/signing-keys/rotate")
+@page("signing-keys:write")
+def admin_rotate_keys() -> Any:
+    emergency = request.form.get("emergency") == "on"
+    try:
+        jobs.enqueue_key_rotation(now=emergency, actor=g.user.id)
+    except Exception as exc:  # the queue is down: say so, change nothing
+        return signing_keys_page(
+            error=f"The rotation could not be queued ({type(exc).__name__}); try again shortly."
+        )
+    if emergency:
+        return signing_keys_page(
+            message="Emergency rotation done: the old key no longer "
+            "verifies and the sessions that held its tokens were ended."
+        )
+    return signing_keys_page(
+        message="Rotation queued: the new key is published now and starts "
+        "signing after the JWKS cache lifetime."
+    )
+
+
+@bp.get("/admin/jobs")
+@page("jobs:read")
+def admin_jobs() -> Any:
+    return render("admin_jobs.html", "jobs", overview=jobs.overview(), message=None)
+
+
+@bp.post("/admin/jobs/<run_id>/retry")
+@page("jobs:write")
+def admin_retry_job(run_id: str) -> Any:
+    try:
+        jobs.retry_run(run_id, actor=g.user.id)
+        message = "Queued again."
+    except Exception as exc:  # unknown run, or the queue is down
+        message = f"Could not retry: {exc}"
+    return render("admin_jobs.html", "jobs", overview=jobs.overview(), message=message)
 
 
 # -- audit --------------------------------------------------------------------------------

@@ -104,7 +104,15 @@ bp.add_app_template_filter(device_name, "device_name")
 
 @bp.app_context_processor
 def _portal_context() -> dict[str, Any]:
-    return {"user": g.get("user"), "can": can, "htmx": htmx}
+    from webapp.auth.upstream import providers
+
+    return {
+        "user": g.get("user"),
+        "can": can,
+        "htmx": htmx,
+        "upstream": providers(),
+        "local_login": settings().local_login_enabled,
+    }
 
 
 @bp.before_request
@@ -178,11 +186,15 @@ def login() -> Any:
         return render_template("login.html", next=target, email="")
     email = request.form.get("email", "")[:320]
     password = request.form.get("password", "")[:1024]
+    if not settings().local_login_enabled:
+        return _login_error(email, target, "Sign in with one of the providers above.", 403)
     try:
         tokens = identity().password_login(email, password, request_meta())
     except ie.AccountLocked as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         return _login_error(email, target, exc.detail, 423, headers)
+    except ie.MfaRequired as exc:
+        return render_template("login_otp.html", ticket=exc.ticket, next=target), 200
     except (ie.InvalidCredentials, ie.AccountDisabled) as exc:
         return _login_error(email, target, exc.detail, 401)
     response = redirect(target, 303)

@@ -116,3 +116,27 @@ def test_password_login_then_again_is_a_no_op(limen, account):
     assert "Already logged in" in again.stdout
     forced = limen.login(account, "--force")
     assert "Logged in to" in forced.stdout
+
+
+def test_password_login_with_a_one_time_code(limen, account, cli_server):
+    from tests.support.mfa import enroll, next_code
+
+    totp, _ = enroll(cli_server, account)
+    secret = account.password + "\n"
+    missing = limen.run(
+        "login", "--password", "--user", account.email, "--secret-stdin", input=secret
+    )
+    assert missing.returncode != 0  # no terminal to ask for the code, and none given
+    done = limen.run(
+        "login",
+        "--password",
+        "--user",
+        account.email,
+        "--secret-stdin",
+        "-o",
+        f"otp={next_code(totp)}",
+        input=secret,
+    )
+    assert done.returncode == 0, done.stderr
+    whoami = limen.run("whoami", "--json")
+    assert account.email in whoami.stdout

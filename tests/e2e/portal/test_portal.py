@@ -154,10 +154,15 @@ def test_admin_pages_render(portal, new_page, shots):
         ("/admin/clients", "08-admin-clients", "OAuth clients"),
         ("/admin/signing-keys", "09-signing-keys", "Signing keys"),
         ("/admin/audit", "10-audit", "Audit log"),
+        ("/admin/jobs", "12-jobs", "Background jobs"),
     ]:
         page.goto(f"{portal.url}{path}")
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
         shots(page, name)
+    page.goto(f"{portal.url}/admin/signing-keys")
+    page.get_by_role("button", name="Rotate now").click()
+    expect(page.get_by_role("status")).to_contain_text("Rotation queued")
+    shots(page, "13-rotation-queued")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{portal.url}/keys")
     shots(page, "11-phone-keys")

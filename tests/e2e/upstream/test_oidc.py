@@ -1,0 +1,124 @@
+"""Sign-in through a real OpenID Provider (npm `oidc-provider`) running locally: Limen
+provisions the person just in time, maps groups to roles, reuses the user next time, and
+refuses answers it cannot verify."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import base_env
+from tests.support.db import scalar
+from tests.support.live import LiveServer
+from tests.support.oidc_op import OidcProvider, sign_in_upstream
+from tests.support.services import free_port
+
+ACCOUNTS = {
+    "alice": {
+        "email": "alice@corp.example",
+        "email_verified": True,
+        "name": "Alice",
+        "groups": ["limen-admins"],
+    },
+    "bob": {"email": "bob@corp.example", "email_verified": True, "name": "Bob", "groups": []},
+    "carol": {"email": "carol@corp.example", "email_verified": False, "groups": []},
+}
+
+
+def start(redis_server, make_database, *, issuer_host="127.0.0.1", **extra):
+    port = free_port()
+    callback = f"http://127.0.0.1:{port}/auth/callback/corp"
+    op = OidcProvider(
+        [
+            {
+                "client_id": "limen",
+                "client_secret": "op-secret",
+                "redirect_uris": [callback],
+                "grant_types": ["authorization_code"],
+                "response_types": ["code"],
+            }
+        ],
+        ACCOUNTS,
+        issuer_host=issuer_host,
+    )
+    op.start()
+    env = base_env(
+        redis_server.url,
+        make_database("sqlite"),
+        LIMEN_UPSTREAM_PROVIDERS="corp",
+        LIMEN_UPSTREAM_CORP_ISSUER=f"http://127.0.0.1:{op.port}",
+        LIMEN_UPSTREAM_CORP_CLIENT_ID="limen",
+        LIMEN_UPSTREAM_CORP_CLIENT_SECRET="op-secret",
+        LIMEN_UPSTREAM_CORP_LABEL="Corp SSO",
+        LIMEN_UPSTREAM_CORP_SCOPES="openid email profile groups",
+        LIMEN_UPSTREAM_CORP_ROLE_MAP="limen-admins=admin",
+        **extra,
+    )
+    node = LiveServer(env, port=port)
+    node.start()
+    return op, node
+
+
+@pytest.fixture
+def idp(redis_server, make_database) -> Iterator[tuple[OidcProvider, LiveServer]]:
+    op, node = start(redis_server, make_database)
+    yield op, node
+    node.stop()
+    op.stop()
+
+
+def test_sign_in_provisions_maps_groups_and_reuses_the_user(idp):
+    _, node = idp
+    with httpx.Client() as browser:
+        page = browser.get(f"{node.url}/login")
+        assert "Continue with Corp SSO" in page.text
+        done = sign_in_upstream(browser, f"{node.url}/auth/login/corp?next=/keys", "alice")
+        assert done.url.path == "/keys" and done.status_code == 200, done.text[:300]
+        me = browser.get(f"{node.url}/api/v1/me").json()
+    assert me["email"] == "alice@corp.example" and me["roles"] == ["admin"]
+    assert me["auth_method"] == "upstream:corp"
+    with httpx.Client() as browser:
+        sign_in_upstream(browser, f"{node.url}/auth/login/corp", "alice")
+    url = node.env["LIMEN_DATABASE_URL"]
+    assert scalar(url, "SELECT count(*) FROM users WHERE email = 'alice@corp.example'") == 1
+    assert scalar(url, "SELECT count(*) FROM upstream_identities WHERE subject = 'alice'") == 1
+    assert scalar(url, "SELECT password_hash FROM users WHERE email = 'alice@corp.example'") is None
+
+
+def test_default_role_and_unverified_email(idp):
+    _, node = idp
+    with httpx.Client() as browser:
+        sign_in_upstream(browser, f"{node.url}/auth/login/corp", "bob")
+        assert browser.get(f"{node.url}/api/v1/me").json()["roles"] == ["analyst"]
+    with httpx.Client() as browser:
+        refused = sign_in_upstream(browser, f"{node.url}/auth/login/corp", "carol")
+        assert refused.status_code == 403 and "verified email" in refused.text
+    url = node.env["LIMEN_DATABASE_URL"]
+    assert scalar(url, "SELECT count(*) FROM users WHERE email = 'carol@corp.example'") == 0
+    assert (
+        scalar(url, "SELECT count(*) FROM audit_events WHERE event = 'login.upstream_failure'") == 1
+    )
+
+
+def test_tampered_nonce_is_refused(idp):
+    _, node = idp
+    with httpx.Client() as browser:
+        first = browser.get(f"{node.url}/auth/login/corp")
+        location = first.headers["Location"].replace("nonce=", "nonce=tampered")
+        browser.get(location)  # the provider's interaction starts with the altered nonce
+        refused = sign_in_upstream(browser, location, "alice")
+        assert refused.status_code == 400 and "could not be verified" in refused.text
+        assert browser.get(f"{node.url}/api/v1/me").status_code == 401
+
+
+def test_provider_claiming_another_issuer_is_refused(redis_server, make_database):
+    op, node = start(redis_server, make_database, issuer_host="localhost")
+    try:
+        with httpx.Client() as browser:
+            page = browser.get(f"{node.url}/auth/login/corp")
+            assert page.status_code == 400 and "identifies itself as" in page.text
+    finally:
+        node.stop()
+        op.stop()

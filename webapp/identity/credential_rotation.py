@@ -1,0 +1,282 @@
+"""Scheduled rotation of API keys and client secrets that carry a rotation policy.
+
+A due credential gets a successor through the same ``rotate`` its owner would call; the old one
+keeps working for its grace period (API keys) or overlap (client secrets), then dies. The
+successor's secret cannot be shown to anyone at that moment, so it waits encrypted at rest
+(Fernet, key derived from LIMEN_SECRET_KEY) until its owner collects it, exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.fernet import Fernet
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import ApiKey, OAuthClient, User
+
+from .api_keys import MAX_GRACE, ApiKeyService
+from .audit import AuditLog
+from .clients import MAX_SECRET_OVERLAP, ClientRegistry
+from .db import execute_dml
+from .errors import NotFound, PolicyViolation
+
+MAX_ROTATE_BEFORE_DAYS = 90
+DEFAULT_GRACE_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class Expiring:
+    key: ApiKey
+    days_left: float
+    successor_ready: bool
+
+
+class CredentialRotation:
+    def __init__(
+        self,
+        db: DbSession,
+        api_keys: ApiKeyService,
+        clients: ClientRegistry,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        cipher: Fernet,
+    ) -> None:
+        self._db = db
+        self._api_keys = api_keys
+        self._clients = clients
+        self._audit = audit
+        self._clock = clock
+        self._cipher = cipher
+
+    # -- API keys --------------------------------------------------------------------------
+    def set_api_key_policy(
+        self,
+        owner_id: str,
+        key_id: str,
+        rotate_before_days: int | None,
+        grace_seconds: int = DEFAULT_GRACE_SECONDS,
+    ) -> ApiKey:
+        """Rotate this key ``rotate_before_days`` before it expires (None: no policy)."""
+        key = self._api_keys.get_own(owner_id, key_id)
+        if rotate_before_days is not None:
+            if key.expires_at is None:
+                raise PolicyViolation("Only a key with an expiry can be rotated before it.")
+            if not 1 <= rotate_before_days <= MAX_ROTATE_BEFORE_DAYS:
+                raise PolicyViolation("rotate_before_days must be between 1 and 90.")
+            if not 0 <= grace_seconds <= MAX_GRACE.total_seconds():
+                raise PolicyViolation("The grace period must be between 0 seconds and 30 days.")
+        key.rotate_before_days = rotate_before_days
+        key.rotation_grace_seconds = grace_seconds if rotate_before_days is not None else None
+        self._audit.record(
+            "api_key.rotation_policy_set",
+            user_id=owner_id,
+            actor=owner_id,
+            key_id=key.id,
+            rotate_before_days=rotate_before_days,
+        )
+        self._db.commit()
+        return key
+
+    def rotate_due_api_keys(self, limit: int = 200) -> list[tuple[str, str]]:
+        """Give every due key its successor; returns (old id, successor id) pairs."""
+        now = self._clock()
+        horizon = now + timedelta(days=MAX_ROTATE_BEFORE_DAYS)
+        candidates = list(
+            self._db.scalars(
+                select(ApiKey.id)
+                .where(
+                    ApiKey.rotate_before_days.is_not(None),
+                    ApiKey.revoked_at.is_(None),
+                    ApiKey.superseded_at.is_(None),
+                    ApiKey.expires_at > now,
+                    ApiKey.expires_at <= horizon,
+                )
+                .order_by(ApiKey.expires_at)
+                .limit(limit)
+            )
+        )
+        rotated = []
+        for key_id in candidates:
+            pair = self._rotate_api_key(key_id, now)
+            if pair is not None:
+                rotated.append(pair)
+        self._db.rollback()
+        return rotated
+
+    def _lock(self, model: type[ApiKey] | type[OAuthClient], row_id: str) -> bool:
+        """Start a transaction by write-locking one row, so concurrent runs take turns and the
+        second one re-reads what the first committed (it then finds nothing due)."""
+        self._db.rollback()
+        touched = execute_dml(
+            self._db,
+            update(model)
+            .where(model.id == row_id)
+            .values(id=model.id)
+            .execution_options(synchronize_session=False),
+        )
+        return touched.rowcount == 1
+
+    def _rotate_api_key(self, key_id: str, now: datetime) -> tuple[str, str] | None:
+        if not self._lock(ApiKey, key_id):
+            return None
+        key = self._db.get(ApiKey, key_id, populate_existing=True)
+        if key is None or key.expires_at is None or key.rotate_before_days is None:
+            self._db.rollback()
+            return None
+        if key.superseded_at is not None or key.revoked_at is not None:
+            self._db.rollback()
+            return None
+        if key.expires_at - timedelta(days=key.rotate_before_days) > now:
+            self._db.rollback()
+            return None
+        owner = self._db.get(User, key.user_id)
+        if owner is None or not owner.is_active:
+            self._db.rollback()
+            return None
+        grace = timedelta(seconds=key.rotation_grace_seconds or DEFAULT_GRACE_SECONDS)
+        issued = self._api_keys.rotate(owner, key.id, grace)
+        # A key whose owner's roles shrank gets only what they still allow; rotate() checks.
+        issued.row.rotate_before_days = key.rotate_before_days
+        issued.row.rotation_grace_seconds = key.rotation_grace_seconds
+        issued.row.pending_secret_encrypted = self._cipher.encrypt(issued.secret.encode()).decode()
+        self._audit.record(
+            "api_key.auto_rotated",
+            user_id=owner.id,
+            actor="jobs",
+            key_id=key.id,
+            successor_id=issued.row.id,
+        )
+        self._db.commit()
+        return key.id, issued.row.id
+
+    def collect_api_key_secret(self, owner_id: str, key_id: str) -> str:
+        """The successor key made by a scheduled rotation, returned once to its owner."""
+        key = self._api_keys.get_own(owner_id, key_id)
+        blob = key.pending_secret_encrypted
+        if blob is None:
+            raise NotFound("This key has no successor secret waiting (already collected?).")
+        taken = execute_dml(
+            self._db,
+            update(ApiKey)
+            .where(ApiKey.id == key.id, ApiKey.pending_secret_encrypted == blob)
+            .values(pending_secret_encrypted=None)
+            .execution_options(synchronize_session=False),
+        )
+        if taken.rowcount != 1:
+            self._db.rollback()
+            raise NotFound("This key's secret was just collected by another request.")
+        self._audit.record(
+            "api_key.successor_collected", user_id=owner_id, actor=owner_id, key_id=key.id
+        )
+        self._db.commit()
+        return self._cipher.decrypt(blob.encode()).decode()
+
+    def upcoming_api_key_expiries(self, owner_id: str, within_days: int = 14) -> list[Expiring]:
+        """The owner's live keys that expire (or end their grace) within ``within_days``."""
+        now = self._clock()
+        horizon = now + timedelta(days=within_days)
+        out = []
+        for key in self._api_keys.list_for(owner_id):
+            if self._api_keys.status(key) not in ("active", "grace"):
+                continue
+            ends = [d for d in (key.expires_at, key.grace_until) if d is not None]
+            if not ends or min(ends) > horizon:
+                continue
+            out.append(
+                Expiring(
+                    key, (min(ends) - now).total_seconds() / 86_400, key.superseded_at is not None
+                )
+            )
+        return sorted(out, key=lambda e: e.days_left)
+
+    # -- client secrets --------------------------------------------------------------------
+    def set_client_secret_policy(
+        self, client_id: str, rotation_days: int | None, actor: str | None = None
+    ) -> OAuthClient:
+        client = self._clients.require(client_id)
+        if client.is_public:
+            raise PolicyViolation("Public clients have no secret to rotate.")
+        if rotation_days is not None and not 1 <= rotation_days <= 366:
+            raise PolicyViolation("secret_rotation_days must be between 1 and 366.")
+        client.secret_rotation_days = rotation_days
+        self._audit.record(
+            "client.secret_rotation_policy_set",
+            actor=actor,
+            client_id=client_id,
+            rotation_days=rotation_days,
+        )
+        self._db.commit()
+        return client
+
+    def rotate_due_client_secrets(self, overlap: timedelta, limit: int = 200) -> list[str]:
+        now = self._clock()
+        overlap = min(overlap, MAX_SECRET_OVERLAP)
+        ids = list(
+            self._db.scalars(
+                select(OAuthClient.id)
+                .where(
+                    OAuthClient.secret_rotation_days.is_not(None),
+                    OAuthClient.disabled_at.is_(None),
+                    OAuthClient.is_public.is_(False),
+                )
+                .limit(limit)
+            )
+        )
+        rotated = []
+        for row_id in ids:
+            if not self._lock(OAuthClient, row_id):
+                continue
+            client = self._db.get(OAuthClient, row_id, populate_existing=True)
+            if client is None:
+                continue
+            since = client.secret_rotated_at or client.created_at
+            if client.secret_rotation_days is None or now - since < timedelta(
+                days=client.secret_rotation_days
+            ):
+                self._db.rollback()
+                continue
+            secret = self._clients.rotate_secret(client.client_id, overlap, actor="jobs")
+            client.secret_rotated_at = now
+            client.pending_secret_encrypted = self._cipher.encrypt(secret.encode()).decode()
+            self._audit.record(
+                "client.secret_auto_rotated", actor="jobs", client_id=client.client_id
+            )
+            self._db.commit()
+            rotated.append(client.client_id)
+        self._db.rollback()
+        return rotated
+
+    def collect_client_secret(self, client_id: str, actor: str | None = None) -> str:
+        client = self._clients.require(client_id)
+        blob = client.pending_secret_encrypted
+        if blob is None:
+            raise NotFound("No rotated secret is waiting for this client.")
+        taken = execute_dml(
+            self._db,
+            update(OAuthClient)
+            .where(OAuthClient.id == client.id, OAuthClient.pending_secret_encrypted == blob)
+            .values(pending_secret_encrypted=None)
+            .execution_options(synchronize_session=False),
+        )
+        if taken.rowcount != 1:
+            self._db.rollback()
+            raise NotFound("This client's secret was just collected by another request.")
+        self._audit.record("client.secret_collected", actor=actor, client_id=client_id)
+        self._db.commit()
+        return self._cipher.decrypt(blob.encode()).decode()
+
+    def clear_expired_client_secrets(self) -> int:
+        """Forget previous secrets whose overlap has ended (they no longer verify anyway)."""
+        cleared = execute_dml(
+            self._db,
+            update(OAuthClient)
+            .where(OAuthClient.previous_secret_expires_at <= self._clock())
+            .values(previous_secret_digest=None, previous_secret_expires_at=None)
+            .execution_options(synchronize_session=False),
+        )
+        self._db.commit()
+        return cleared.rowcount

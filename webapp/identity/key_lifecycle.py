@@ -1,0 +1,236 @@
+"""Signing-key rotation: next -> active -> retiring -> retired, and the emergency path.
+
+A new key is published (state ``next``, in JWKS) at least ``publish_seconds`` before it signs,
+so every JWKS cache has seen it; the old key keeps verifying (``retiring``) until every token it
+can have signed has expired, then leaves JWKS. Each step is one conditional transaction, so
+running ``advance`` twice, or on two workers at once, changes nothing more than running it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as DbSession
+
+from webapp.models import Session, SigningKey
+
+from .audit import AuditLog
+from .db import execute_dml
+from .signing_keys import KeyRing
+from .tokens import CLOCK_LEEWAY
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    rotation_days: int  # the active key is rotated when it is this old
+    publish_seconds: int  # a next key is in JWKS this long before it signs
+    access_token_ttl: int  # the longest life of a token the old key signed
+    retire_margin_seconds: int  # signer switch-over bound + clock leeway
+
+    @property
+    def retire_after(self) -> timedelta:
+        return timedelta(seconds=self.access_token_ttl + self.retire_margin_seconds)
+
+
+@dataclass(frozen=True)
+class Transition:
+    kid: str
+    to_state: str
+
+
+@dataclass(frozen=True)
+class EmergencyRotation:
+    new_kid: str
+    retired: list[str]
+    since: datetime  # sessions that minted tokens in [since, until] may hold the old key's
+    until: datetime
+
+
+class KeyLifecycle:
+    def __init__(
+        self, db: DbSession, ring: KeyRing, audit: AuditLog, clock: Callable[[], datetime]
+    ) -> None:
+        self._db = db
+        self._ring = ring
+        self._audit = audit
+        self._clock = clock
+
+    def _keys(self, state: str) -> list[SigningKey]:
+        return list(
+            self._db.scalars(
+                select(SigningKey).where(SigningKey.state == state).order_by(SigningKey.created_at)
+            )
+        )
+
+    # -- planned rotation ------------------------------------------------------------------
+    def request_rotation(self, actor: str | None = None) -> tuple[SigningKey, bool]:
+        """Publish a successor now (it signs after the publish delay); reuse one if waiting."""
+        self._ring.ensure_active()  # on an empty ring the first key signs at once
+        waiting = self._keys("next")
+        if waiting:
+            return waiting[0], False
+        row = self._ring.create_key("next")
+        self._audit.record("signing_key.published", actor=actor, kid=row.kid)
+        self._db.commit()
+        self._ring.invalidate()
+        return row, True
+
+    def advance(self, policy: LifecyclePolicy, actor: str | None = None) -> list[Transition]:
+        """Take every step that is due; each step commits on its own."""
+        self._ring.ensure_active()
+        now = self._clock()
+        done: list[Transition] = []
+        active = self._keys("active")
+        newest = max((k.activated_at or k.created_at for k in active), default=None)
+        if (
+            newest is not None
+            and now - newest >= timedelta(days=policy.rotation_days)
+            and not self._keys("next")
+        ):
+            row, _ = self.request_rotation(actor or "schedule")
+            done.append(Transition(row.kid, "next"))
+        publish = timedelta(seconds=policy.publish_seconds)
+        ready = [k for k in self._keys("next") if now - k.created_at >= publish]
+        if ready and self._promote(ready[0].kid, now, actor):
+            done.append(Transition(ready[0].kid, "active"))
+        for key in self._keys("retiring"):
+            due = key.retiring_at is not None and now - key.retiring_at >= policy.retire_after
+            if due and self._retire(key.kid, now, "retiring", actor, reason="expired_tokens"):
+                done.append(Transition(key.kid, "retired"))
+        if done:
+            self._ring.invalidate()
+        return done
+
+    def _promote(self, kid: str, now: datetime, actor: str | None) -> bool:
+        promoted = execute_dml(
+            self._db,
+            update(SigningKey)
+            .where(SigningKey.kid == kid, SigningKey.state == "next")
+            .values(state="active", activated_at=now)
+            .execution_options(synchronize_session=False),
+        )
+        if promoted.rowcount != 1:
+            self._db.rollback()  # another worker promoted it first
+            return False
+        old = list(
+            self._db.scalars(
+                select(SigningKey.kid).where(SigningKey.state == "active", SigningKey.kid != kid)
+            )
+        )
+        self._db.execute(
+            update(SigningKey)
+            .where(SigningKey.kid.in_(old), SigningKey.state == "active")
+            .values(state="retiring", retiring_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        self._audit.record(
+            "signing_key.activated", actor=actor or "schedule", kid=kid, retiring=old
+        )
+        self._db.commit()
+        self._db.expire_all()
+        return True
+
+    def _retire(
+        self, kid: str, now: datetime, from_state: str, actor: str | None, *, reason: str
+    ) -> bool:
+        retired = execute_dml(
+            self._db,
+            update(SigningKey)
+            .where(SigningKey.kid == kid, SigningKey.state == from_state)
+            .values(state="retired", retired_at=now)
+            .execution_options(synchronize_session=False),
+        )
+        if retired.rowcount != 1:
+            self._db.rollback()
+            return False
+        self._audit.record("signing_key.retired", actor=actor or "schedule", kid=kid, reason=reason)
+        self._db.commit()
+        self._db.expire_all()
+        return True
+
+    # -- emergency -------------------------------------------------------------------------
+    def emergency_rotate(self, policy: LifecyclePolicy, actor: str | None) -> EmergencyRotation:
+        """A compromised active key: a new key signs now; the old one stops verifying now."""
+        now = self._clock()
+        compromised = self._keys("active") + self._keys("next")
+        new = self._ring.create_key("active")
+        self._db.flush()
+        for key in compromised:
+            key.state = "retired"
+            key.retiring_at = key.retiring_at or now
+            key.retired_at = now
+        activated = [k.activated_at for k in compromised if k.activated_at is not None]
+        since = now - timedelta(seconds=policy.access_token_ttl + CLOCK_LEEWAY)
+        if activated:  # nothing before the old key became active was signed with it
+            since = max(since, min(activated))
+        # A process that missed the news may sign with the old key until its next check.
+        until = now + timedelta(seconds=self._ring.signer_check_seconds + CLOCK_LEEWAY)
+        retired = [k.kid for k in compromised]
+        self._audit.record(
+            "signing_key.emergency_rotation",
+            outcome="success",
+            actor=actor,
+            kid=new.kid,
+            retired=retired,
+            sessions_since=since.isoformat(),
+        )
+        self._db.commit()
+        self._ring.invalidate()
+        return EmergencyRotation(new.kid, retired, since, until)
+
+    def sessions_minted_between(
+        self, since: datetime, until: datetime, batch: int = 500
+    ) -> Iterator[list[str]]:
+        """Session ids that minted an access token in the window, in batches (keyset order).
+
+        Already revoked sessions are included: revoking them again is a no-op that also deletes
+        a live Redis record a crashed run may have left behind.
+        """
+        after = ""
+        while True:
+            ids = list(
+                self._db.scalars(
+                    select(Session.id)
+                    .where(
+                        Session.last_seen_at >= since,
+                        Session.last_seen_at <= until,
+                        Session.id > after,
+                    )
+                    .order_by(Session.id)
+                    .limit(batch)
+                )
+            )
+            self._db.rollback()  # end the read transaction between batches
+            if not ids:
+                return
+            yield ids
+            after = ids[-1]
+
+    # -- reading ---------------------------------------------------------------------------
+    def describe(self, policy: LifecyclePolicy) -> list[dict[str, object]]:
+        """Every key that is or was published, with when its next step is due."""
+        rows = self._db.scalars(select(SigningKey).order_by(SigningKey.created_at.desc()))
+        out: list[dict[str, object]] = []
+        for row in rows:
+            due: datetime | None = None
+            if row.state == "next":
+                due = row.created_at + timedelta(seconds=policy.publish_seconds)
+            elif row.state == "retiring" and row.retiring_at is not None:
+                due = row.retiring_at + policy.retire_after
+            elif row.state == "active" and row.activated_at is not None:
+                due = row.activated_at + timedelta(days=policy.rotation_days)
+            out.append(
+                {
+                    "kid": row.kid,
+                    "state": row.state,
+                    "created_at": row.created_at,
+                    "activated_at": row.activated_at,
+                    "retiring_at": row.retiring_at,
+                    "retired_at": row.retired_at,
+                    "next_step_at": due,
+                }
+            )
+        return out

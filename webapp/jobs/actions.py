@@ -1,0 +1,137 @@
+"""What views and commands call: rotations on demand, retries, runs, the jobs overview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app
+from rq import Worker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+from webapp.identity.errors import Conflict, NotFound
+
+from . import runs, services
+from .cron import schedule_state
+from .runtime import JobsRuntime, runtime
+from .tasks import TASKS, execute
+
+# Jobs an operator may start by hand (the others need parameters only the system knows).
+MANUAL_JOBS = ("keys.maintain", "credentials.maintain", "backchannel.sweep", "purge")
+
+
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def run_inline(name: str, params: dict[str, Any], *, actor: str | None) -> dict[str, Any]:
+    """Run a job now in this process, recorded like any other run (CLI ``--now`` paths)."""
+    rt = runtime(_app())
+    run_id = runs.run_id_for(name)
+    runs.enqueued(
+        run_id, name, trigger="manual", params=params, actor=actor, now=rt.identity.clock()
+    )
+    return execute(name, _run_id=run_id, **params)
+
+
+def enqueue_key_rotation(now: bool = False, actor: str | None = None) -> dict[str, Any]:
+    """Rotate the signing key.
+
+    ``now=False``: a successor is published at once and starts signing after the publish delay
+    (every JWKS cache has seen it); the old key retires when its last token has expired.
+    ``now=True`` (the key is compromised): a new key signs at once, the old one stops verifying
+    at once on every node, and a job revokes every session that may hold its tokens.
+    """
+    rt = runtime(_app())
+    if not now:
+        run_id = rt.enqueue("keys.rotate", trigger="manual", params={"actor": actor}, actor=actor)
+        return {"emergency": False, "run_id": run_id}
+    ident = rt.identity
+    outcome = services.key_lifecycle(ident).emergency_rotate(
+        services.key_policy(ident, rt.settings), actor
+    )
+    rt.publish("keys")
+    params = {
+        "since": outcome.since.isoformat(),
+        "until": outcome.until.isoformat(),
+        "kids": outcome.retired,
+        "actor": actor,
+    }
+    run_id = rt.enqueue(
+        "keys.revoke_signed", trigger="manual", params=params, actor=actor, at_front=True
+    )
+    return {
+        "emergency": True,
+        "kid": outcome.new_kid,
+        "retired": outcome.retired,
+        "revocation_run_id": run_id,
+        "sessions_since": outcome.since,
+        "sessions_until": outcome.until,
+    }
+
+
+def run_job(name: str, actor: str | None = None) -> str:
+    """Start a scheduled job now, out of schedule; returns the run id."""
+    if name not in MANUAL_JOBS:
+        raise NotFound(f"No job {name!r} can be started by hand; try one of {list(MANUAL_JOBS)}.")
+    return runtime(_app()).enqueue(name, trigger="manual", actor=actor)
+
+
+def retry_run(run_id: str, actor: str | None = None) -> str:
+    """Run a failed job again with the same parameters (a new run, fresh retries)."""
+    row = runs.get(run_id)
+    if row is None:
+        raise NotFound(f"No job run {run_id}.")
+    if row.status != "failed":
+        raise Conflict(f"Only failed runs can be retried; run {run_id} is {row.status}.")
+    rt = runtime(_app())
+    if row.job == "backchannel.deliver":
+        services.backchannel(rt.identity).reopen(str(row.params.get("delivery_id")))
+    return rt.enqueue(row.job, trigger="retry", params=dict(row.params), actor=actor)
+
+
+def get_run(run_id: str) -> dict[str, Any]:
+    row = runs.get(run_id)
+    if row is None:
+        raise NotFound(f"No job run {run_id}.")
+    return runs.as_dict(row)
+
+
+def _queue_state(rt: JobsRuntime) -> dict[str, Any]:
+    queue, conn = rt.queue, rt.redis
+    return {
+        "name": queue.name,
+        "queued": queue.count,
+        "started": StartedJobRegistry(queue=queue).count,
+        "scheduled_retries": ScheduledJobRegistry(queue=queue).count,
+        "failed": FailedJobRegistry(queue=queue).count,
+        "workers": Worker.count(connection=conn, queue=queue),
+    }
+
+
+def overview(limit: int = 50) -> dict[str, Any]:
+    """Everything the jobs page shows, as plain dicts (datetimes left as datetimes)."""
+    rt = runtime(_app())
+    latest = runs.latest_per_job(list(rt.settings.schedule))
+    schedule = []
+    for entry in schedule_state(rt):
+        last = latest.get(entry["job"])
+        schedule.append({**entry, "last_run": runs.as_dict(last) if last else None})
+    ident = rt.identity
+    keys = services.key_lifecycle(ident).describe(services.key_policy(ident, rt.settings))
+    ident.db.rollback()
+    return {
+        "queue": _queue_state(rt),
+        "schedule": schedule,
+        "runs": [runs.as_dict(r) for r in runs.recent(limit)],
+        "failures": [runs.as_dict(r) for r in runs.recent(limit, status="failed")],
+        "retrying": [runs.as_dict(r) for r in runs.recent(limit, status="retrying")],
+        "signing_keys": keys,
+        "settings": {
+            "key_rotation_days": rt.settings.key_rotation_days,
+            "key_publish_seconds": rt.settings.key_publish_seconds,
+            "key_retire_margin_seconds": rt.settings.key_retire_margin_seconds,
+            "audit_retention_days": rt.settings.audit_retention_days,
+            "retry_intervals": rt.settings.job_retry_intervals,
+        },
+        "jobs": sorted(TASKS),
+    }

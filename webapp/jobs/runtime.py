@@ -1,0 +1,188 @@
+"""One application's jobs runtime: the queue, enqueueing (with bookkeeping), pub/sub news.
+
+Built on demand by ``runtime(app)``; ``init_app`` additionally hooks revocation events and the
+per-process invalidation listener into a web application.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any, cast
+
+import redis
+import structlog
+from flask import Flask
+from rq import Queue, Retry
+
+from webapp.identity import Identity
+from webapp.identity.revocation import SessionRevoked
+
+from . import runs
+from .settings import JobSettings
+
+INVALIDATION_CHANNEL = "limen:invalidate"
+TASK = "webapp.jobs.tasks.execute"
+log = structlog.get_logger("limen.jobs")
+
+
+class JobsRuntime:
+    def __init__(self, app: Flask, settings: JobSettings) -> None:
+        self.app = app
+        self.redis = cast(redis.Redis, app.extensions["limen.redis"])
+        self.configure(settings)
+        self._listener: InvalidationListener | None = None
+        self._listener_lock = threading.Lock()
+
+    def configure(self, settings: JobSettings) -> None:
+        """Use these settings from now on (the queue follows the queue name)."""
+        self.settings = settings
+        self.queue = Queue(
+            settings.jobs_queue,
+            connection=self.redis,
+            default_timeout=settings.job_timeout_seconds,
+        )
+
+    @property
+    def identity(self) -> Identity:
+        return cast(Identity, self.app.extensions["limen.identity"])
+
+    def worker_connection(self) -> redis.Redis:
+        """A connection for blocking dequeues (no short socket timeout); dev: the stand-in."""
+        url = self.app.extensions["limen.settings"].redis_url
+        if not url:
+            return self.redis
+        return redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+
+    def retry(self) -> Retry | None:
+        intervals = self.settings.job_retry_intervals
+        return Retry(max=len(intervals), interval=intervals) if intervals else None
+
+    # -- enqueueing --------------------------------------------------------------------------
+    def enqueue(
+        self,
+        name: str,
+        *,
+        trigger: str,
+        params: dict[str, Any] | None = None,
+        actor: str | None = None,
+        at_front: bool = False,
+    ) -> str:
+        """Record a run and put its job on the queue; returns the run id (= RQ job id)."""
+        from .tasks import TASKS
+
+        if name not in TASKS:
+            raise KeyError(f"unknown job {name!r}; known: {sorted(TASKS)}")
+        params = params or {}
+        run_id = runs.run_id_for(name)
+        now = self.identity.clock()
+        runs.enqueued(run_id, name, trigger=trigger, params=params, actor=actor, now=now)
+        try:
+            self.queue.enqueue_call(
+                TASK,
+                args=(name,),
+                kwargs=params,
+                job_id=run_id,
+                description=name,
+                retry=self.retry(),
+                at_front=at_front,
+                result_ttl=86_400,
+                failure_ttl=self.settings.failed_job_ttl_days * 86_400,
+                meta={"trigger": trigger, "actor": actor},
+            )
+        except redis.RedisError as exc:
+            runs.enqueue_failed(run_id, repr(exc), now)
+            raise
+        log.info("job.enqueued", job=name, run_id=run_id, trigger=trigger, actor=actor)
+        return run_id
+
+    # -- news for every process --------------------------------------------------------------
+    def publish(self, kind: str, **data: Any) -> None:
+        """Tell every process (web workers, job workers) that something they cache changed."""
+        self.redis.publish(INVALIDATION_CHANNEL, json.dumps({"kind": kind, **data}))
+
+    def on_session_revoked(self, event: SessionRevoked) -> None:
+        """Send the back-channel logouts a revocation owes, now (the sweep is the safety net)."""
+        for delivery in event.deliveries:
+            self.enqueue(
+                "backchannel.deliver",
+                trigger="event",
+                params={"delivery_id": delivery},
+                actor="revocation",
+            )
+
+    def ensure_listener(self) -> None:
+        """Start this process's invalidation listener if it is not running (after a fork too)."""
+        listener = self._listener
+        if listener is not None and listener.pid == os.getpid() and listener.is_alive():
+            return
+        with self._listener_lock:
+            listener = self._listener
+            if listener is None or listener.pid != os.getpid() or not listener.is_alive():
+                self._listener = InvalidationListener(self.redis, self.identity)
+                self._listener.start()
+
+    def close(self) -> None:
+        """Stop the listener (tests, orderly shutdown)."""
+        listener, self._listener = self._listener, None
+        if listener is not None and listener.pid == os.getpid():
+            listener.stop()
+
+
+class InvalidationListener(threading.Thread):
+    """Subscribes to ``limen:invalidate`` and drops this process's cached key ring on news.
+
+    Messages can be lost (a dropped connection); every (re)subscription therefore invalidates
+    too, and the ring re-checks its signer every few seconds regardless (see KeyRing).
+    """
+
+    def __init__(self, client: redis.Redis, identity: Identity) -> None:
+        super().__init__(name="limen-invalidation", daemon=True)
+        self.pid = os.getpid()
+        self._redis = client
+        self._identity = identity
+        self._stop_event = threading.Event()
+        self.received = 0
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(INVALIDATION_CHANNEL)
+                self._identity.keys.invalidate()  # we may have missed news while away
+                while not self._stop_event.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._handle(message.get("data"))
+            except redis.RedisError as exc:
+                log.warning("invalidation.listener_disconnected", error=repr(exc))
+                self._stop_event.wait(1.0)
+            finally:
+                pubsub.close()
+
+    def _handle(self, data: Any) -> None:
+        try:
+            news = json.loads(data)
+        except (TypeError, ValueError):
+            return
+        self.received += 1
+        if news.get("kind") == "keys":
+            self._identity.keys.invalidate()
+
+
+def runtime(app: Flask, settings: JobSettings | None = None) -> JobsRuntime:
+    """The application's jobs runtime, built on first use (settings from LIMEN_* by default)."""
+    existing = app.extensions.get("limen.jobs")
+    if existing is None:
+        existing = app.extensions["limen.jobs"] = JobsRuntime(
+            app,
+            settings or JobSettings(),  # type: ignore[call-arg]
+        )
+    elif settings is not None and existing.settings != settings:
+        existing.configure(settings)  # explicit settings (tests, embedding) win over LIMEN_*
+    return cast(JobsRuntime, existing)

@@ -1,0 +1,200 @@
+"""The jobs: each a small function over identity services, idempotent, safe to run twice.
+
+RQ calls ``execute(name, **params)``; it records the attempt in ``job_runs``, logs one
+structured line per outcome, and leaves the database session clean whatever happens.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import structlog
+from flask import current_app, has_app_context
+from rq import get_current_job
+
+from webapp.extensions import db
+from webapp.identity import Identity
+
+from . import runs, services
+from .runtime import JobsRuntime, runtime
+from .settings import JobSettings
+
+
+class DeliveryFailed(Exception):
+    """The receiver did not accept a back-channel logout; RQ retries with back-off."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a job gets: the identity services, the jobs runtime, and whether RQ will retry."""
+
+    identity: Identity
+    runtime: JobsRuntime
+    final_attempt: bool
+
+    @property
+    def settings(self) -> JobSettings:
+        return self.runtime.settings
+
+
+Task = Callable[..., dict[str, Any]]
+
+
+# -- signing keys ---------------------------------------------------------------------------------
+def keys_maintain(ctx: Context) -> dict[str, Any]:
+    """Publish a successor when the active key is due, promote it, retire what expired."""
+    lifecycle = services.key_lifecycle(ctx.identity)
+    done = lifecycle.advance(services.key_policy(ctx.identity, ctx.settings))
+    if done:
+        ctx.runtime.publish("keys")
+    return {"transitions": [{"kid": t.kid, "to": t.to_state} for t in done]}
+
+
+def keys_rotate(ctx: Context, actor: str | None = None) -> dict[str, Any]:
+    """On demand: publish a successor now; keys.maintain promotes it after the publish delay."""
+    lifecycle = services.key_lifecycle(ctx.identity)
+    row, created = lifecycle.request_rotation(actor)
+    if created:
+        ctx.runtime.publish("keys")
+    signs_from = row.created_at.timestamp() + ctx.settings.key_publish_seconds
+    return {"kid": row.kid, "created": created, "signs_from": int(signs_from)}
+
+
+def keys_revoke_signed(
+    ctx: Context, since: str, until: str, kids: list[str], actor: str | None = None
+) -> dict[str, Any]:
+    """After an emergency rotation: revoke every session that may hold the old key's tokens."""
+    lifecycle = services.key_lifecycle(ctx.identity)
+    revocation = ctx.identity.revocation
+    checked = revoked = 0
+    window = (datetime.fromisoformat(since), datetime.fromisoformat(until))
+    for batch in lifecycle.sessions_minted_between(*window):
+        for sid in batch:
+            checked += 1
+            revoked += revocation.revoke_session(
+                sid, reason="signing_key_compromised", actor=actor or "jobs"
+            )
+    return {"sessions_checked": checked, "sessions_revoked": revoked, "kids": kids}
+
+
+# -- credentials ----------------------------------------------------------------------------------
+def credentials_maintain(ctx: Context) -> dict[str, Any]:
+    """Successors for API keys and client secrets with a rotation policy; drop dead secrets."""
+    rotation = services.credential_rotation(ctx.identity)
+    keys = rotation.rotate_due_api_keys()
+    clients = rotation.rotate_due_client_secrets(services.client_secret_overlap(ctx.settings))
+    cleared = rotation.clear_expired_client_secrets()
+    return {
+        "api_keys_rotated": [old for old, _ in keys],
+        "client_secrets_rotated": clients,
+        "previous_client_secrets_cleared": cleared,
+    }
+
+
+# -- back-channel logout --------------------------------------------------------------------------
+def backchannel_deliver(ctx: Context, delivery_id: str) -> dict[str, Any]:
+    """POST one logout token; a failure raises so RQ retries it with back-off."""
+    bcl = services.backchannel(ctx.identity)
+    claimed = bcl.claim(delivery_id, ctx.settings.max_attempts)
+    if claimed is None:
+        return {"delivery_id": delivery_id, "skipped": "delivered, failed or being sent"}
+    if not claimed.uri:
+        bcl.attempt_failed(claimed, "the client no longer has a backchannel_logout_uri", final=True)
+        return {"delivery_id": delivery_id, "dropped": "no backchannel_logout_uri"}
+    token = bcl.logout_token(claimed)
+    final = ctx.final_attempt or claimed.attempt >= ctx.settings.max_attempts
+    intervals = ctx.settings.job_retry_intervals
+    retry_in = intervals[min(claimed.attempt - 1, len(intervals) - 1)] if intervals else 0
+    try:
+        response = httpx.post(
+            claimed.uri,
+            data={"logout_token": token},
+            headers={"Cache-Control": "no-store"},
+            timeout=ctx.settings.backchannel_timeout_seconds,
+            follow_redirects=False,
+        )
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        if response.status_code in (200, 204):
+            bcl.delivered(claimed, response.status_code)
+            return {"delivery_id": delivery_id, "status": response.status_code}
+        error = f"HTTP {response.status_code}: {response.text[:200]}"
+    bcl.attempt_failed(claimed, error, final=final, retry_in=max(0, retry_in - 1))
+    raise DeliveryFailed(f"back-channel logout to {claimed.client_id} failed: {error}")
+
+
+def backchannel_sweep(ctx: Context) -> dict[str, Any]:
+    """Send what the event path missed (enqueue failed, worker died); give up when used up."""
+    bcl = services.backchannel(ctx.identity)
+    enqueued = given_up = 0
+    for delivery_id, attempts in bcl.due():
+        if attempts >= ctx.settings.max_attempts:
+            given_up += bcl.give_up(delivery_id, "attempts used up (the last worker died)")
+            continue
+        ctx.runtime.enqueue(
+            "backchannel.deliver", trigger="schedule", params={"delivery_id": delivery_id}
+        )
+        enqueued += 1
+    return {"enqueued": enqueued, "given_up": given_up}
+
+
+# -- purges ---------------------------------------------------------------------------------------
+def purge(ctx: Context) -> dict[str, Any]:
+    """Expired codes, sessions and refresh families; audit rows past their retention."""
+    return services.purger(ctx.identity, ctx.settings).purge(services.retention(ctx.settings))
+
+
+TASKS: dict[str, Task] = {
+    "keys.maintain": keys_maintain,
+    "keys.rotate": keys_rotate,
+    "keys.revoke_signed": keys_revoke_signed,
+    "credentials.maintain": credentials_maintain,
+    "backchannel.deliver": backchannel_deliver,
+    "backchannel.sweep": backchannel_sweep,
+    "purge": purge,
+}
+
+
+def execute(name: str, **params: Any) -> dict[str, Any]:
+    """RQ's entry point for every Limen job (also run inline by ``rotate-keys --now``)."""
+    if not has_app_context():
+        raise RuntimeError("Limen jobs run inside an app context: start `limen-server worker`.")
+    rt = runtime(current_app._get_current_object())  # type: ignore[attr-defined]
+    ident = rt.identity
+    job = get_current_job()
+    run_id = job.id if job is not None else params.pop("_run_id")
+    final = job is None or not job.retries_left
+    attempt = runs.started(run_id, name, ident.clock())
+    log = structlog.get_logger("limen.jobs").bind(job=name, run_id=run_id, attempt=attempt)
+    log.info("job.started")
+    ident.keys.invalidate()  # a long-lived worker must not sign with yesterday's ring
+    started = time.perf_counter()
+    ctx = Context(ident, rt, final)
+    try:
+        summary = TASKS[name](ctx, **params)
+    except Exception as exc:
+        db.session.rollback()
+        runs.failed(run_id, traceback.format_exc(), final=final, now=ident.clock())
+        log.error(
+            "job.failed",
+            error=f"{type(exc).__name__}: {exc}"[:300],
+            will_retry=not final,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        raise
+    finally:
+        db.session.remove()
+    runs.succeeded(run_id, summary, ident.clock())
+    log.info(
+        "job.succeeded",
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        summary=summary,
+    )
+    return summary

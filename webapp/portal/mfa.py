@@ -1,0 +1,96 @@
+"""Two-step verification in the portal: the sign-in's second step and the set-up page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, redirect, render_template, request
+
+from webapp.extensions import identity, limiter
+from webapp.http import request_meta, set_token_cookies, settings
+from webapp.identity import errors as ie
+
+from . import bp
+from .guards import page
+from .views import safe_next
+
+
+@bp.post("/login/verify")
+@limiter.limit(lambda: settings().ratelimit_login)
+def login_verify() -> Any:
+    """Second step of a sign-in: the ticket from a correct password, and the code."""
+    target = safe_next(request.form.get("next"))
+    ticket = request.form.get("ticket", "")[:64]
+    code = request.form.get("otp", "").strip()[:32]
+    try:
+        tokens = identity().complete_second_step(ticket, code, request_meta())
+    except ie.AccountLocked as exc:
+        return render_template("login.html", next=target, email="", error=exc.detail), 423
+    except ie.InvalidCredentials as exc:
+        retry = getattr(exc, "retry_ticket", None)
+        if retry is None:
+            return render_template("login.html", next=target, email="", error=exc.detail), 401
+        return render_template("login_otp.html", ticket=retry, next=target, error=exc.detail), 401
+    response = redirect(target, 303)
+    set_token_cookies(response, tokens)
+    return response
+
+
+@bp.get("/mfa")
+@page("profile")
+def mfa() -> Any:
+    ident = identity()
+    return render_template(
+        "mfa.html",
+        enabled=ident.mfa.enabled(g.user),
+        required=ident.mfa.required(g.user),
+        left=ident.mfa.recovery_codes_left(g.user),
+    )
+
+
+@bp.post("/mfa/setup")
+@page("profile")
+def mfa_setup() -> Any:
+    try:
+        secret, uri = identity().mfa.begin(g.user)
+    except ie.PolicyViolation as exc:
+        return render_template("mfa.html", enabled=True, error=exc.detail), 400
+    return render_template("mfa_setup.html", secret=secret, uri=uri)
+
+
+@bp.post("/mfa/confirm")
+@page("profile")
+def mfa_confirm() -> Any:
+    code = request.form.get("otp", "").strip()[:16]
+    try:
+        codes = identity().mfa.confirm(g.user, code, request_meta())
+    except ie.PolicyViolation as exc:
+        return render_template("mfa_setup.html", error=exc.detail, secret=None, uri=None), 400
+    return render_template(
+        "mfa_done.html",
+        codes=codes,
+        restricted=g.principal.auth_method.endswith("mfa-setup-required"),
+    )
+
+
+@bp.post("/mfa/disable")
+@page("profile")
+def mfa_disable() -> Any:
+    ident = identity()
+    try:
+        ident.mfa.disable(g.user, request.form.get("otp", "").strip()[:32], request_meta())
+    except ie.PolicyViolation as exc:
+        return render_template(
+            "mfa.html",
+            enabled=True,
+            required=ident.mfa.required(g.user),
+            left=ident.mfa.recovery_codes_left(g.user),
+            error=exc.detail,
+        ), 400
+    return render_template(
+        "mfa.html",
+        enabled=False,
+        required=ident.mfa.required(g.user),
+        left=0,
+        message="Two-step verification is off.",
+    )
