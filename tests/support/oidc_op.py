@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -86,3 +87,22 @@ def sign_in_upstream(http: httpx.Client, start_url: str, login: str) -> httpx.Re
             data.update(login=login, password="any")
         page = http.post(action, data=data, follow_redirects=True)
     return page
+
+
+def sign_in_upstream_until(http: httpx.Client, start_url: str, login: str, *, stop_at: str) -> str:
+    """Like ``sign_in_upstream``, but for a sign-in that ends in another redirect (e.g. back
+    to /oauth/authorize and on to a native app's loopback): returns that final Location."""
+    seen: list[str] = []
+
+    def remember(response: httpx.Response) -> None:
+        if response.is_redirect and str(response.url).startswith(stop_at):
+            seen.append(response.headers["Location"])
+
+    http.event_hooks["response"].append(remember)
+    try:
+        with contextlib.suppress(httpx.ConnectError):  # nobody listens on the loopback here
+            sign_in_upstream(http, start_url, login)
+    finally:
+        http.event_hooks["response"].remove(remember)
+    assert seen, "the sign-in never came back to " + stop_at
+    return seen[-1]

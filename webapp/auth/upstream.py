@@ -15,6 +15,7 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
 from joserfc.errors import JoseError
+from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db, identity
 from webapp.http import request_meta, set_token_cookies, settings
@@ -150,6 +151,15 @@ def upstream_callback(name: str) -> Any:
         tokens = identity().upstream_login(profile, provider.policy, request_meta())
     except (ie.PolicyViolation, ie.AccountDisabled) as exc:
         return _failure(provider, type(exc).__name__, exc.detail, 403)
+    except SQLAlchemyError:
+        log.exception("provisioning_failed", provider=provider.name)
+        return _failure(
+            provider,
+            "provisioning_failed",
+            "Limen could not set up your account, and nothing was saved. Try again "
+            "in a minute; if it keeps failing, tell an administrator.",
+            503,
+        )
     response = redirect(session.pop(NEXT_KEY, "/"), 303)
     set_token_cookies(response, tokens)
     return response

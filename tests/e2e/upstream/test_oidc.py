@@ -4,6 +4,7 @@ refuses answers it cannot verify."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from tests.conftest import base_env
 from tests.support.db import scalar
 from tests.support.live import LiveServer
-from tests.support.oidc_op import OidcProvider, sign_in_upstream
+from tests.support.oidc_op import OidcProvider, sign_in_upstream, sign_in_upstream_until
 from tests.support.services import free_port
 
 ACCOUNTS = {
@@ -122,3 +123,24 @@ def test_provider_claiming_another_issuer_is_refused(redis_server, make_database
     finally:
         node.stop()
         op.stop()
+
+
+def test_cli_authorization_with_upstream_sign_in_in_the_middle(idp):
+    _, node = idp
+    authorize = (
+        f"{node.url}/oauth/authorize?response_type=code&client_id=limen-cli"
+        "&redirect_uri=http://127.0.0.1:45999/callback&state=st&scope=profile"
+        "&code_challenge=" + "A" * 43 + "&code_challenge_method=S256"
+    )
+    with httpx.Client() as browser:
+        to_login = browser.get(authorize)
+        login_page = browser.get(f"{node.url}{to_login.headers['Location']}")
+        start = re.search(r'href="(/auth/login/corp\?next=[^"]+)"', login_page.text)
+        assert start and "next=/oauth/authorize?response_type" in start.group(1)
+        back = sign_in_upstream_until(
+            browser,
+            f"{node.url}{start.group(1).replace('&amp;', '&')}",
+            "alice",
+            stop_at=node.url + "/oauth/authorize",
+        )
+    assert back.startswith("http://127.0.0.1:45999/callback?code=") and "state=st" in back
