@@ -101,7 +101,7 @@ class Stack:
             str(self.access_log),
             "--access-logformat",
             "%(p)s %({x-request-id}i)s %(s)s",
-            "bench.jobs_wsgi:app",
+            "webapp:create_app()",
         )
         self.spawn("worker", "-m", "webapp.jobs", "worker")
         self.spawn("cron", "-m", "webapp.jobs", "cron")

@@ -135,6 +135,21 @@ class ApiKeyOut(Out):
     revoked_at: datetime | None
     grace_until: datetime | None
     rotated_from_id: str | None
+    rotate_before_days: int | None = Field(
+        None, description="A successor is made this many days before expiry (a policy)."
+    )
+    successor_ready: bool = Field(
+        False, description="A scheduled rotation made this key; collect its secret once."
+    )
+
+
+class ApiKeyPolicy(Strict):
+    rotate_before_days: int | None = Field(None, ge=1, le=90)
+    grace_seconds: int = Field(7 * 86_400, ge=0, le=30 * 86_400)
+
+
+class ApiKeySecret(Out):
+    key: str = Field(description="The successor's full key. Shown once.")
 
 
 class ApiKeyIssued(ApiKeyOut):

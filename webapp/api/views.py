@@ -10,13 +10,16 @@ from webapp.extensions import db, identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity import rbac
 from webapp.identity.errors import NotFound
+from webapp.jobs.services import credential_rotation
 from webapp.models import ApiKey, User
 from webapp.schemas import (
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyList,
     ApiKeyOut,
+    ApiKeyPolicy,
     ApiKeyRotate,
+    ApiKeySecret,
     MeResponse,
 )
 
@@ -34,8 +37,10 @@ def _principal_user() -> User:
 
 
 def _key_out(row: ApiKey, model: type[ApiKeyOut] = ApiKeyOut, **extra: str) -> dict:
-    data = {c: getattr(row, c) for c in ApiKeyOut.model_fields if c != "status"}
+    skip = {"status", "successor_ready"}
+    data = {c: getattr(row, c) for c in ApiKeyOut.model_fields if c not in skip}
     data["status"] = identity().api_keys.status(row)
+    data["successor_ready"] = row.pending_secret_encrypted is not None
     return model.model_validate({**data, **extra}).model_dump(mode="json")
 
 
@@ -120,3 +125,29 @@ def revoke_api_key(key_id: str) -> tuple[str, int]:
     identity().api_keys.revoke(user.id, key_id, request_meta())
     db.session.commit()
     return "", 204
+
+
+@bp.put("/api-keys/<key_id>/rotation-policy")
+@documented(
+    "Rotate this key automatically some days before it expires (null: no policy)",
+    body=ApiKeyPolicy,
+    responses={200: ApiKeyOut},
+)
+@require("keys:write")
+def set_api_key_policy(key_id: str) -> Response:
+    body = parse_body(ApiKeyPolicy)
+    user = _principal_user()
+    row = credential_rotation(identity()).set_api_key_policy(
+        user.id, key_id, body.rotate_before_days, body.grace_seconds
+    )
+    return jsonify(_key_out(row))
+
+
+@bp.post("/api-keys/<key_id>/collect")
+@documented(
+    "The secret of a key made by a scheduled rotation, returned once", responses={200: ApiKeySecret}
+)
+@require("keys:write")
+def collect_api_key(key_id: str) -> Response:
+    user = _principal_user()
+    return jsonify({"key": credential_rotation(identity()).collect_api_key_secret(user.id, key_id)})

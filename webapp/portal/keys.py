@@ -11,6 +11,7 @@ from webapp.extensions import db, identity
 from webapp.http import request_meta
 from webapp.identity import errors as ie
 from webapp.identity import rbac
+from webapp.jobs.services import credential_rotation
 
 from . import bp
 from .guards import page, render
@@ -24,10 +25,12 @@ def keys_page(*, new_key: Any = None, error: str | None = None, status: int = 20
     ident = identity()
     rows = ident.api_keys.list_for(g.user.id)
     allowed = sorted(rbac.permissions_for(g.user.role_names))
+    expiring = credential_rotation(ident).upcoming_api_key_expiries(g.user.id, within_days=14)
     body = render(
         "keys.html",
         "keys",
         keys=rows,
+        expiring=expiring,
         status_of=ident.api_keys.status,
         scopes=[(s, SCOPE_TEXT.get(s, s)) for s in allowed],
         new_key=new_key,
@@ -91,3 +94,20 @@ def revoke_key(key_id: str) -> Any:
         return keys_page(error=exc.detail, status=404)
     db.session.commit()
     return keys_page()
+
+
+@bp.post("/keys/<key_id>/collect")
+@page("keys:write")
+def collect_key(key_id: str) -> Any:
+    try:
+        secret = credential_rotation(identity()).collect_api_key_secret(g.user.id, key_id)
+    except ie.NotFound as exc:
+        return keys_page(error=exc.detail, status=404)
+    return keys_page(new_key=CollectedKey(secret))
+
+
+class CollectedKey:
+    """What the page shows after a collect: just the secret, once."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
