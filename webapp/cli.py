@@ -184,6 +184,11 @@ def create_user(
 @click.option("--public", is_flag=True, help="No secret (native apps, SPAs); PKCE required.")
 @click.option("--trusted", is_flag=True, help="First-party: skip the consent screen.")
 @click.option("--client-id", default=None, help="Choose the id (default: generated).")
+@click.option(
+    "--backchannel-logout-uri",
+    default=None,
+    help="OIDC Back-Channel Logout: where logout tokens are POSTed.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def create_client(
     name: str,
@@ -193,13 +198,18 @@ def create_client(
     public: bool,
     trusted: bool,
     client_id: str | None,
+    backchannel_logout_uri: str | None,
     as_json: bool,
 ) -> None:
     """Register an OAuth client; its secret is printed once."""
     from webapp.extensions import db, identity
+    from webapp.identity.backchannel import validate_backchannel_uri
     from webapp.identity.errors import IdentityError
+    from webapp.jobs.services import backchannel
 
     try:
+        if backchannel_logout_uri:
+            validate_backchannel_uri(backchannel_logout_uri)
         registered = identity().clients.register(
             name=name,
             grants=grants,
@@ -211,6 +221,10 @@ def create_client(
             actor="cli",
         )
         db.session.commit()
+        if backchannel_logout_uri:
+            backchannel(identity()).set_uri(
+                registered.row.client_id, backchannel_logout_uri, actor="cli"
+            )
     except IdentityError as exc:
         db.session.rollback()
         click.echo(f"Error: {exc.detail}", err=True)

@@ -176,6 +176,11 @@ class ClientCreate(Strict):
     redirect_uris: list[str] = Field(default_factory=list, max_length=10)
     public: bool = False
     trusted: bool = False
+    backchannel_logout_uri: str | None = Field(
+        None,
+        max_length=2000,
+        description="OIDC Back-Channel Logout: where logout tokens are POSTed (https).",
+    )
 
 
 class ClientRotate(Strict):
@@ -192,6 +197,7 @@ class ClientOut(Out):
     redirect_uris: list[str]
     created_at: datetime
     previous_secret_expires_at: datetime | None
+    backchannel_logout_uri: str | None = None
 
 
 class ClientIssued(ClientOut):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -246,3 +247,39 @@ def test_check_finds_clock_skew_against_redis(server):
     )
     assert result.returncode == 1
     assert "clock is +30" in result.stdout and "NTP" in result.stdout
+
+
+def test_create_client_prints_its_secret_once_and_checks_the_logout_uri(server):
+    made = limen_server(
+        "create-client",
+        "--name",
+        "Nightly export",
+        "--grant",
+        "client_credentials",
+        "--scope",
+        "profile",
+        "--backchannel-logout-uri",
+        "https://export.example.com/logout",
+        "--json",
+        env=server.env,
+    )
+    assert made.returncode == 0, made.stderr
+    client = json.loads(made.stdout)
+    assert client["client_secret"].startswith("limen_cs_")
+    token = httpx.post(
+        f"{server.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert token.status_code == 200
+    refused = limen_server(
+        "create-client",
+        "--name",
+        "x",
+        "--grant",
+        "client_credentials",
+        "--backchannel-logout-uri",
+        "http://export.example.com/x",
+        env=server.env,
+    )
+    assert refused.returncode == 1 and "https" in refused.stderr

@@ -9,6 +9,8 @@ from flask import Response, jsonify
 
 from webapp.extensions import db, identity
 from webapp.http import current_principal, parse_body, request_meta, require
+from webapp.identity.backchannel import validate_backchannel_uri
+from webapp.jobs.services import backchannel
 from webapp.models import OAuthClient
 from webapp.schemas import ClientCreate, ClientIssued, ClientList, ClientOut, ClientRotate
 
@@ -27,6 +29,7 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
         "redirect_uris": row.redirect_uris,
         "created_at": row.created_at,
         "previous_secret_expires_at": row.previous_secret_expires_at,
+        "backchannel_logout_uri": row.backchannel_logout_uri,
     }
     model = ClientIssued if issued else ClientOut
     if issued:
@@ -55,6 +58,8 @@ def list_clients() -> Response:
 @require("clients:write")
 def create_client() -> tuple[Response, int]:
     body = parse_body(ClientCreate)
+    if body.backchannel_logout_uri:
+        validate_backchannel_uri(body.backchannel_logout_uri)  # refuse before writing anything
     registered = identity().clients.register(
         name=body.name,
         grants=body.grant_types,
@@ -65,6 +70,10 @@ def create_client() -> tuple[Response, int]:
         actor=_actor(),
         meta=request_meta(),
     )
+    if body.backchannel_logout_uri:
+        backchannel(identity()).set_uri(
+            registered.row.client_id, body.backchannel_logout_uri, actor=_actor()
+        )
     db.session.commit()
     return jsonify(client_out(registered.row, registered.secret, issued=True)), 201
 

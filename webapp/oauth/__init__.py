@@ -161,6 +161,8 @@ def metadata() -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": auth_methods[:2],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "claims_supported": [

@@ -284,3 +284,24 @@ def test_public_clients_cannot_introspect(server, metadata):
         metadata["introspection_endpoint"], data={"token": "x", "client_id": "limen-cli"}
     )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def test_clients_register_a_backchannel_logout_uri(server, metadata, make_client, admin_headers):
+    assert metadata["backchannel_logout_supported"] is True
+    app = make_client(
+        grant_types=["client_credentials"], backchannel_logout_uri="https://app.example.com/logout"
+    )
+    assert app["backchannel_logout_uri"] == "https://app.example.com/logout"
+    before = httpx.get(f"{server.url}/api/v1/clients", headers=admin_headers).json()["items"]
+    refused = httpx.post(
+        f"{server.url}/api/v1/clients",
+        headers=admin_headers,
+        json={
+            "name": "bad",
+            "grant_types": ["client_credentials"],
+            "backchannel_logout_uri": "http://app.example.com/logout",
+        },
+    )
+    assert refused.status_code == 422 and "https" in refused.json()["detail"]
+    after = httpx.get(f"{server.url}/api/v1/clients", headers=admin_headers).json()["items"]
+    assert len(after) == len(before)
