@@ -12,6 +12,7 @@ from typing import Any
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
     UnauthorizedClientError,
@@ -33,6 +34,20 @@ from webapp.identity.tokens import TokenSet
 from webapp.models import AuthorizationCode, DeviceCode, OAuthClient, User
 
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+class LimenAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    """Authlib's server with error descriptions a person can act on."""
+
+    def handle_error_response(self, request: Any, error: Any) -> Any:
+        if isinstance(error, InvalidClientError):
+            error.description = (
+                "Client authentication failed: the client id is unknown or disabled, the secret "
+                "is wrong (or its rotation overlap has ended), or the client used a method it "
+                "is not registered for (confidential clients: client_secret_basic or "
+                "client_secret_post; public clients: client_id only)."
+            )
+        return super().handle_error_response(request, error)
 
 
 class Client(ClientMixin):  # type: ignore[misc]
@@ -400,7 +415,7 @@ def oauth_server() -> AuthorizationServer:
 
 def configure_oauth(app: Flask) -> None:
     """Register every grant and endpoint; the one place OAuth is wired."""
-    server = AuthorizationServer()
+    server = LimenAuthorizationServer()
     server.init_app(app, query_client=query_client, save_token=save_token)
     app.extensions["limen.oauth"] = server
     server.scopes_supported = sorted(SUPPORTED_SCOPES)

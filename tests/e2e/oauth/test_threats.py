@@ -322,3 +322,14 @@ def test_refresh_token_of_another_client_is_refused(server, metadata, browser, m
         auth=(other["client_id"], other["client_secret"]),
     )
     assert stolen.json()["error"] == "invalid_grant"
+
+
+def test_client_authentication_failure_says_what_to_check(metadata, make_client):
+    app = make_client(grant_types=["client_credentials"])
+    response = httpx.post(
+        metadata["token_endpoint"],
+        data={"grant_type": "client_credentials"},
+        auth=(app["client_id"], "wrong"),
+    )
+    assert response.status_code == 401
+    assert "the secret is wrong" in response.json()["error_description"]
