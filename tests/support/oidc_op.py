@@ -26,8 +26,10 @@ class OidcProvider(Managed):
         accounts: dict[str, dict[str, Any]],
         *,
         issuer_host: str = "127.0.0.1",
+        port: int | None = None,
+        jwks: dict[str, Any] | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.issuer = f"http://{issuer_host}:{self.port}"
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {
@@ -37,6 +39,8 @@ class OidcProvider(Managed):
             "CLIENTS": json.dumps(clients),
             "ACCOUNTS": json.dumps(accounts),
         }
+        if jwks is not None:  # the provider's private signing keys, when a test chooses them
+            self._env["JWKS"] = json.dumps(jwks)
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = Path(tempfile.mkstemp(prefix="limen-oidc-", suffix=".log")[1])
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from joserfc.jwk import ECKey
 
 from tests.conftest import base_env
 from tests.support.db import scalar
@@ -28,22 +29,23 @@ ACCOUNTS = {
 }
 
 
-def start(redis_server, make_database, *, issuer_host="127.0.0.1", **extra):
+def op_clients(port: int, alg: str = "RS256") -> list[dict]:
+    return [
+        {
+            "client_id": "limen",
+            "client_secret": "op-secret",
+            "redirect_uris": [f"http://127.0.0.1:{port}/auth/callback/corp"],
+            "grant_types": ["authorization_code"],
+            "response_types": ["code"],
+            "id_token_signed_response_alg": alg,
+        }
+    ]
+
+
+def start(redis_server, make_database, *, issuer_host="127.0.0.1", jwks=None, **extra):
     port = free_port()
-    callback = f"http://127.0.0.1:{port}/auth/callback/corp"
-    op = OidcProvider(
-        [
-            {
-                "client_id": "limen",
-                "client_secret": "op-secret",
-                "redirect_uris": [callback],
-                "grant_types": ["authorization_code"],
-                "response_types": ["code"],
-            }
-        ],
-        ACCOUNTS,
-        issuer_host=issuer_host,
-    )
+    alg = "ES256" if jwks else "RS256"  # the package's development keys are RSA
+    op = OidcProvider(op_clients(port, alg), ACCOUNTS, issuer_host=issuer_host, jwks=jwks)
     op.start()
     env = base_env(
         redis_server.url,
@@ -144,3 +146,30 @@ def test_cli_authorization_with_upstream_sign_in_in_the_middle(idp):
             stop_at=node.url + "/oauth/authorize",
         )
     assert back.startswith("http://127.0.0.1:45999/callback?code=") and "state=st" in back
+
+
+def signing_keys(kid: str) -> dict:
+    key = ECKey.generate_key("P-256", {"kid": kid, "alg": "ES256", "use": "sig"}, private=True)
+    return {"keys": [key.as_dict(private=True)]}
+
+
+def test_id_token_with_a_bad_signature_is_refused(redis_server, make_database):
+    # The provider later signs with other key material under the same kid: the ID token's
+    # signature no longer verifies against the JWKS Limen fetched.
+    op, node = start(redis_server, make_database, jwks=signing_keys("k1"))
+    try:
+        with httpx.Client() as browser:
+            ok = sign_in_upstream(browser, f"{node.url}/auth/login/corp", "alice")
+            assert ok.status_code == 200
+        op.stop()
+        op = OidcProvider(
+            op_clients(node.port, "ES256"), ACCOUNTS, port=op.port, jwks=signing_keys("k1")
+        )
+        op.start()
+        with httpx.Client() as browser:
+            refused = sign_in_upstream(browser, f"{node.url}/auth/login/corp", "alice")
+            assert refused.status_code == 400 and "could not be verified" in refused.text
+            assert browser.get(f"{node.url}/api/v1/me").status_code == 401
+    finally:
+        node.stop()
+        op.stop()

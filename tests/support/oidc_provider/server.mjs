@@ -7,8 +7,11 @@ const port = Number(process.env.PORT);
 const issuer = process.env.ISSUER;
 const clients = JSON.parse(process.env.CLIENTS);
 const accounts = JSON.parse(process.env.ACCOUNTS);
+// Signing keys (a private JWKS) when the test chooses them; else the package's dev keys.
+const jwks = process.env.JWKS ? JSON.parse(process.env.JWKS) : undefined;
 
 const provider = new Provider(issuer, {
+  ...(jwks ? { jwks } : {}),
   clients,
   claims: {
     openid: ["sub"],
