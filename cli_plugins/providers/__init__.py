@@ -3,6 +3,7 @@ context a provider gets when it runs."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,7 @@ class LoginContext:
         )
 
 
-class Provider:
+class Provider(ABC):
     """A way to log in. Subclass it, set the class attributes, implement ``login``."""
 
     name: ClassVar[str] = ""
@@ -66,9 +67,9 @@ class Provider:
     needs_browser: ClassVar[bool] = False
     needs_tty: ClassVar[bool] = False
 
+    @abstractmethod
     def login(self, context: LoginContext) -> Credentials:
         """Obtain credentials, or raise a LimenError saying why not."""
-        raise NotImplementedError
 
     def renew(self, context: LoginContext, credentials: Credentials) -> Credentials | None:
         """New credentials without asking anyone (no refresh token), or None if impossible."""
