@@ -183,6 +183,15 @@ class ClientCreate(Strict):
     )
 
 
+class ClientSecretPolicy(Strict):
+    rotation_days: int | None = Field(None, ge=1, le=366)
+
+
+class ClientSecret(Out):
+    client_id: str
+    client_secret: str = Field(description="The rotated secret. Shown once.")
+
+
 class ClientRotate(Strict):
     overlap_seconds: int = Field(86_400, ge=0, le=30 * 86_400)
 
@@ -198,6 +207,8 @@ class ClientOut(Out):
     created_at: datetime
     previous_secret_expires_at: datetime | None
     backchannel_logout_uri: str | None = None
+    secret_rotation_days: int | None = None
+    rotated_secret_ready: bool = False
 
 
 class ClientIssued(ClientOut):

@@ -10,9 +10,17 @@ from flask import Response, jsonify
 from webapp.extensions import db, identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity.backchannel import validate_backchannel_uri
-from webapp.jobs.services import backchannel
+from webapp.jobs.services import backchannel, credential_rotation
 from webapp.models import OAuthClient
-from webapp.schemas import ClientCreate, ClientIssued, ClientList, ClientOut, ClientRotate
+from webapp.schemas import (
+    ClientCreate,
+    ClientIssued,
+    ClientList,
+    ClientOut,
+    ClientRotate,
+    ClientSecret,
+    ClientSecretPolicy,
+)
 
 from . import bp
 from .openapi import documented
@@ -30,6 +38,8 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
         "created_at": row.created_at,
         "previous_secret_expires_at": row.previous_secret_expires_at,
         "backchannel_logout_uri": row.backchannel_logout_uri,
+        "secret_rotation_days": row.secret_rotation_days,
+        "rotated_secret_ready": row.pending_secret_encrypted is not None,
     }
     model = ClientIssued if issued else ClientOut
     if issued:
@@ -106,3 +116,27 @@ def delete_client(client_id: str) -> tuple[str, int]:
         client_id, reason="client_deleted", actor=_actor(), meta=request_meta()
     )
     return "", 204
+
+
+@bp.put("/clients/<client_id>/secret-policy")
+@documented(
+    "Rotate this client's secret every N days (null: no policy); the new secret waits "
+    "for an admin to collect it, the old one keeps its overlap",
+    body=ClientSecretPolicy,
+    responses={200: ClientOut},
+)
+@require("clients:write")
+def set_client_secret_policy(client_id: str) -> Response:
+    body = parse_body(ClientSecretPolicy)
+    row = credential_rotation(identity()).set_client_secret_policy(
+        client_id, body.rotation_days, actor=_actor()
+    )
+    return jsonify(client_out(row))
+
+
+@bp.post("/clients/<client_id>/collect-secret")
+@documented("The secret a scheduled rotation made, returned once", responses={200: ClientSecret})
+@require("clients:write")
+def collect_client_secret(client_id: str) -> Response:
+    secret = credential_rotation(identity()).collect_client_secret(client_id, actor=_actor())
+    return jsonify({"client_id": client_id, "client_secret": secret})
