@@ -12,7 +12,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from tests.conftest import base_env
-from tests.support.db import scalar
+from tests.support.db import execute, scalar
 from tests.support.live import LiveServer
 from tests.support.oidc_op import OidcProvider, sign_in_upstream, sign_in_upstream_until
 from tests.support.services import free_port
@@ -170,6 +170,42 @@ def test_id_token_with_a_bad_signature_is_refused(redis_server, make_database):
             refused = sign_in_upstream(browser, f"{node.url}/auth/login/corp", "alice")
             assert refused.status_code == 400 and "could not be verified" in refused.text
             assert browser.get(f"{node.url}/api/v1/me").status_code == 401
+    finally:
+        node.stop()
+        op.stop()
+
+
+def test_existing_accounts_link_only_when_allowed_and_admins_can_be_bootstrapped(
+    redis_server, make_database
+):
+    op, node = start(
+        redis_server,
+        make_database,
+        LIMEN_BOOTSTRAP_ADMINS="bob@corp.example",
+        LIMEN_LOCAL_LOGIN_ENABLED="false",
+    )
+    try:
+        with httpx.Client() as browser:
+            page = browser.get(f"{node.url}/login")
+            assert "Continue with Corp SSO" in page.text and 'name="password"' not in page.text
+            sign_in_upstream(browser, f"{node.url}/auth/login/corp", "bob")
+            assert "admin" in browser.get(f"{node.url}/api/v1/me").json()["roles"]
+        refused = httpx.post(
+            f"{node.url}/auth/login", json={"email": "bob@corp.example", "password": "whatever pw"}
+        )
+        assert refused.status_code == 403 and "identity providers" in refused.json()["detail"]
+        # A local account with alice's email exists: no silent takeover by the provider.
+        url = node.env["LIMEN_DATABASE_URL"]
+        execute(
+            url,
+            "INSERT INTO users (id, email, display_name, is_active, "
+            "failed_login_count, created_at, updated_at) VALUES ('local-alice', "
+            "'alice@corp.example', '', true, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        )
+        with httpx.Client() as browser:
+            refused = sign_in_upstream(browser, f"{node.url}/auth/login/corp", "alice")
+            assert refused.status_code == 403 and "already exists" in refused.text
+        assert scalar(url, "SELECT count(*) FROM upstream_identities WHERE subject = 'alice'") == 0
     finally:
         node.stop()
         op.stop()
