@@ -51,3 +51,41 @@ def test_token_endpoint_limit_per_client(make_database, start_server):
     assert codes[:2] == [401, 401] and codes[2] == 429
     other = httpx.post(f"{node.url}/oauth/token", data=data, auth=("other-client", "x"))
     assert other.status_code == 401
+
+
+def test_register_device_authorization_and_code_entry_limits(make_database, start_server):
+    from tests.support.browser import csrf_from, sign_in
+    from tests.support.factories import create_user
+
+    node = start_server(
+        make_database("sqlite"),
+        LIMEN_RATELIMIT_REGISTER="2/minute",
+        LIMEN_RATELIMIT_TOKEN="2/minute",
+        LIMEN_RATELIMIT_DEVICE_ENTRY="2/minute",
+    )
+    register = [
+        httpx.post(
+            f"{node.url}/auth/register",
+            json={"email": unique_email(), "password": "long enough password"},
+        ).status_code
+        for _ in range(3)
+    ]
+    assert register == [201, 201, 429]
+
+    device = [
+        httpx.post(
+            f"{node.url}/oauth/device_authorization", data={"client_id": "limen-cli"}
+        ).status_code
+        for _ in range(3)
+    ]
+    assert device == [200, 200, 429]
+
+    email = create_user(node)  # the registration budget is spent: the operator's way
+    with httpx.Client(base_url=node.url) as http:
+        sign_in(http, node.url, email, "correct horse battery staple")
+        token = csrf_from(http.get("/device").text)
+        guesses = [
+            http.post("/device", data={"user_code": "BCDF-GHJK", "csrf_token": token}).status_code
+            for _ in range(3)
+        ]
+    assert guesses == [400, 400, 429]  # wrong codes, then the guessing stops
