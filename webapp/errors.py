@@ -26,9 +26,14 @@ def _max_body() -> int:
     return settings().max_body_bytes
 
 
-def _unavailable(exc: Exception) -> Response:
+def _dependency_down(exc: Exception) -> None:
+    """What every 'database or Redis unreachable' answer does first: drop the half-done work."""
     db.session.rollback()
     log.error("dependency_unavailable", error=type(exc).__name__)
+
+
+def _unavailable(exc: Exception) -> Response:
+    _dependency_down(exc)
     return problem_response(
         Problem(
             503,
@@ -140,8 +145,7 @@ def register_html_errors(bp: Blueprint) -> None:
     @bp.errorhandler(redis.exceptions.TimeoutError)
     @bp.errorhandler(OperationalError)
     def _down(exc: Exception) -> Response:
-        db.session.rollback()
-        log.error("dependency_unavailable", error=type(exc).__name__)
+        _dependency_down(exc)
         return page(
             503,
             "Temporarily unavailable",

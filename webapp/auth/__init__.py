@@ -168,7 +168,8 @@ def logout() -> Response:
     sid: str | None = None
     sub: str | None = None
     if body.refresh_token:
-        sid = ident.session_of_refresh_token(body.refresh_token)
+        ref = ident.oauth.find(body.refresh_token)  # the same lookup RFC 7009 revocation uses
+        sid = ref.session_id if ref is not None and ref.kind == "refresh_token" else None
         if sid is None:
             raise Problem(
                 401,

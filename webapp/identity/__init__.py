@@ -10,16 +10,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 import redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from webapp.models import RefreshFamily, RefreshToken, User, utcnow
+from webapp.models import RefreshFamily, User, utcnow
 from webapp.settings import Settings
 
 from .api_keys import ApiKeyService
 from .audit import AuditLog
 from .clients import OIDC_SCOPES, ClientRegistry
-from .crypto import derive_fernet, sha256_hex
+from .crypto import derive_fernet
 from .errors import InvalidCredentials, InvalidRefreshToken, MfaRequired
 from .mfa import Mfa
 from .oauth import OAuthService
@@ -217,12 +216,4 @@ class Identity:
     def logout(self, sid: str, principal_sub: str | None, meta: RequestMeta) -> bool:
         return self.revocation.revoke_session(
             sid, reason="logout", event="logout", actor=principal_sub, meta=meta
-        )
-
-    def session_of_refresh_token(self, refresh_token: str) -> str | None:
-        """The session id a refresh token belongs to (for logout with only a refresh token)."""
-        return self.db.scalar(
-            select(RefreshFamily.session_id)
-            .join(RefreshToken, RefreshToken.family_id == RefreshFamily.id)
-            .where(RefreshToken.token_hash == sha256_hex(refresh_token))
         )
