@@ -77,10 +77,18 @@ def start_server(
     started: list[LiveServer] = []
 
     def start(
-        database_url: str, *, migrate: bool = True, workers: int = 1, **env: str
+        database_url: str,
+        *,
+        migrate: bool = True,
+        workers: int = 1,
+        threads: int = 1,
+        **env: str,
     ) -> LiveServer:
         server = LiveServer(
-            base_env(redis_server.url, database_url, **env), workers=workers, migrate=migrate
+            base_env(redis_server.url, database_url, **env),
+            workers=workers,
+            threads=threads,
+            migrate=migrate,
         )
         server.start()
         started.append(server)

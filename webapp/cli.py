@@ -82,7 +82,14 @@ def dev(host: str, port: int, instance: Path) -> None:
 @main.command("run", with_appcontext=False)
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--threads", default=1, show_default=True, type=int)
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=int,
+    help="Threads per worker (gthread): a sign-in waiting for its password check does not "
+    "hold up API calls.",
+)
 def run(bind: str, workers: int, threads: int) -> None:
     """The production web server (gunicorn running webapp:create_app())."""
     from gunicorn.app.base import BaseApplication
@@ -93,6 +100,7 @@ def run(bind: str, workers: int, threads: int) -> None:
                 "bind": bind,
                 "workers": workers,
                 "threads": threads,
+                "worker_class": "gthread" if threads > 1 else "sync",
                 "accesslog": None,
             }.items():
                 self.cfg.set(key, value)

@@ -73,6 +73,15 @@ def from_identity_error(exc: ie.IdentityError) -> Problem:
             {"Retry-After": str(exc.retry_after)},
             retry_after=exc.retry_after,
         )
+    if isinstance(exc, ie.Busy):
+        return Problem(
+            503,
+            "busy",
+            "Busy, retry shortly",
+            exc.detail,
+            {"Retry-After": str(exc.retry_after)},
+            retry_after=exc.retry_after,
+        )
     if isinstance(exc, ie.InvalidToken):
         return Problem(
             401,

@@ -57,8 +57,18 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65_536, ge=8_192)
     argon2_parallelism: int = Field(4, ge=1)
-    # Bounds concurrent argon2 hashes per process so logins cannot starve token checks.
-    password_hash_concurrency: int = Field(2, ge=1)
+    # Password hashing is bounded so that a login flood cannot starve token checks: this many
+    # argon2 hashes at once per process, at a lower CPU priority (nice), with this many more
+    # waiting; further sign-ins get 503 + Retry-After at once.
+    password_hash_concurrency: int = Field(1, ge=1)
+    password_hash_nice: int = Field(10, ge=0, le=19)
+    password_hash_queue: int = Field(2, ge=0)
+
+    # Verified credentials are kept per process this long at most (never past their exp) and
+    # dropped everywhere at once on revocation; size 0 turns the cache off.
+    verify_cache_size: int = Field(10_000, ge=0, le=1_000_000)
+    verify_cache_seconds: float = Field(30.0, ge=0, le=300)
+    invalidation_ack_timeout: float = Field(1.0, gt=0, le=10)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     ratelimit_login: str = "10/minute;100/hour"

@@ -37,11 +37,13 @@ class LiveServer(Managed):
         env: dict[str, str],
         *,
         workers: int = 1,
+        threads: int = 1,
         port: int | None = None,
         migrate: bool = True,
     ) -> None:
         self._port = port if port is not None else free_port()
         self._workers = workers
+        self._threads = threads
         self._migrate = migrate
         # The issuer is the server's own URL unless the caller's env says otherwise
         # (an inherited LIMEN_ISSUER from the shell does not count).
@@ -108,7 +110,9 @@ class LiveServer(Managed):
             "--workers",
             str(self._workers),
             "--worker-class",
-            "sync",
+            "sync" if self._threads == 1 else "gthread",
+            "--threads",
+            str(self._threads),
             "--timeout",
             "60",
             "--graceful-timeout",

@@ -55,11 +55,11 @@ def openapi() -> Response:
 def me() -> Response:
     principal = current_principal()
     assert principal is not None
-    user = db.session.get(User, principal.sub)
+    email, display_name = identity().profile(principal.sub)
     body = MeResponse(
         sub=principal.sub,
-        email=user.email if user else principal.email,
-        display_name=user.display_name if user else None,
+        email=email or principal.email,
+        display_name=display_name,
         roles=list(principal.roles),
         scopes=sorted(principal.scopes),
         permissions=sorted(rbac.effective_permissions(principal)),

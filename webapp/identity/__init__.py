@@ -33,6 +33,7 @@ from .signing_keys import KeyRing
 from .tokens import Grant, TokenService, TokenSet
 from .users import SessionDirectory, UserDirectory
 from .verify import Credential, Verifier
+from .verify_cache import Invalidation, VerificationCache
 
 FIRST_PARTY_CLIENT = "limen-portal"
 
@@ -45,6 +46,8 @@ def build_passwords(settings: Settings) -> Passwords:
         settings.argon2_memory_kib,
         settings.argon2_parallelism,
         settings.password_hash_concurrency,
+        settings.password_hash_nice,
+        settings.password_hash_queue,
     )
 
 
@@ -63,7 +66,13 @@ class Identity:
         self.clock = clock
         self.settings = settings
         self.audit = AuditLog(db, clock)
-        self.sessions = SessionStore(redis_client)
+        self.verify_cache = VerificationCache(
+            settings.verify_cache_size, settings.verify_cache_seconds
+        )
+        self.invalidation = Invalidation(
+            redis_client, self.verify_cache, settings.invalidation_ack_timeout
+        )
+        self.sessions = SessionStore(redis_client, self.invalidation)
         self.keys = KeyRing(db, derive_fernet(secret, b"signing-keys"), clock)
         self.revocation = Revocation(db, self.sessions, self.audit, clock)
         self.tokens = TokenService(
@@ -91,8 +100,8 @@ class Identity:
             lockout_seconds=settings.lockout_seconds,
             min_length=settings.password_min_length,
         )
-        self.api_keys = ApiKeyService(db, self.audit, clock)
-        self.verifier = Verifier(self.tokens, self.sessions, self.api_keys)
+        self.api_keys = ApiKeyService(db, self.audit, clock, self.invalidation)
+        self.verifier = Verifier(self.tokens, self.sessions, self.api_keys, self.verify_cache)
         self.clients = ClientRegistry(db, self.audit, clock)
         self.codes = AuthorizationCodes(db, self.revocation, self.audit, clock)
         self.devices = DeviceCodes(db, redis_client, self.audit, clock)
@@ -107,13 +116,23 @@ class Identity:
         self.provisioner = Provisioner(
             db, self.revocation, self.audit, clock, settings.bootstrap_admins.split(",")
         )
-        self.users = UserDirectory(db, self.revocation, self.audit, clock)
+        self.users = UserDirectory(db, self.revocation, self.audit, clock, self.invalidation)
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
 
     # -- flows ---------------------------------------------------------------------------
     def authenticate(self, credential: Credential) -> Principal:
         return self.verifier.authenticate(credential)
+
+    def profile(self, sub: str) -> tuple[str | None, str | None]:
+        """(email, display name) of a subject; remembered like a verification. Emails never
+        change and a display name is only filled in when empty (upstream sign-in)."""
+
+        def load() -> tuple[str | None, str | None]:
+            user = self.db.get(User, sub)
+            return (user.email, user.display_name) if user else (None, None)
+
+        return self.verify_cache.memo(f"profile:{sub}", load)  # type: ignore[no-any-return]
 
     def user_grant(self, user: User, client_id: str, auth_method: str) -> Grant:
         roles = user.role_names

@@ -21,6 +21,7 @@ from .crypto import crc32_base62, digests_equal, random_base62, sha256_hex
 from .errors import InvalidToken, NotFound, PolicyViolation
 from .principal import Principal, RequestMeta
 from .rbac import bounded_scopes
+from .verify_cache import Invalidation
 
 KEY_PATTERN = re.compile(r"^limen_([0-9A-Za-z]{8})_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$")
 PREFIX_LENGTH = 8
@@ -59,10 +60,21 @@ class IssuedKey:
 
 
 class ApiKeyService:
-    def __init__(self, db: DbSession, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: DbSession,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        invalidation: Invalidation | None = None,
+    ) -> None:
         self._db = db
         self._audit = audit
         self._clock = clock
+        self._invalidation = invalidation
+
+    def _invalidate_on_commit(self, reason: str) -> None:
+        if self._invalidation is not None:
+            self._invalidation.after_commit(self._db, reason)
 
     # -- management ----------------------------------------------------------------------
     def create(
@@ -140,6 +152,7 @@ class ApiKeyService:
         issued = self.create(owner, old.name, old.scopes, expires_at, meta, rotated_from=old)
         old.superseded_at = now
         old.grace_until = now + grace
+        self._invalidate_on_commit("api_key.rotated")  # cached copies would outlive the grace
         self._audit.record(
             "api_key.rotated",
             user_id=owner.id,
@@ -158,6 +171,7 @@ class ApiKeyService:
             self._audit.record(
                 "api_key.revoked", user_id=owner_id, actor=owner_id, meta=meta, key_id=row.id
             )
+            self._invalidate_on_commit("api_key.revoked")
         return row
 
     # -- verification ----------------------------------------------------------------------
@@ -219,4 +233,7 @@ class ApiKeyService:
             email=owner.email,
             api_key_id=key.id,
             expires_at=key.expires_at,
+            valid_until=min(
+                (t for t in (key.expires_at, key.grace_until) if t is not None), default=None
+            ),
         )

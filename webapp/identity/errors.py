@@ -36,6 +36,16 @@ class AccountLocked(IdentityError):
         self.retry_after = retry_after
 
 
+class Busy(IdentityError):
+    """Too much of a bounded resource is in use (password checks); retry shortly."""
+
+    code = "busy"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class AccountDisabled(IdentityError):
     code = "account_disabled"
 

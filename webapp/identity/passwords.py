@@ -7,11 +7,14 @@ password, until the lock expires.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,10 +28,18 @@ from webapp.models import Role, User, UTCDateTime
 from .audit import AuditLog
 from .crypto import fingerprint
 from .db import execute_dml
-from .errors import AccountDisabled, AccountLocked, Conflict, InvalidCredentials, PolicyViolation
+from .errors import (
+    AccountDisabled,
+    AccountLocked,
+    Busy,
+    Conflict,
+    InvalidCredentials,
+    PolicyViolation,
+)
 from .principal import RequestMeta
 from .rbac import ANALYST
 
+T = TypeVar("T")
 MAX_PASSWORD_LENGTH = 1024
 ADMIN_LOCK_YEAR = 9999  # see users.ADMIN_LOCK
 
@@ -41,28 +52,79 @@ def normalize_email(email: str) -> str:
 
 
 class Passwords:
-    """argon2id with bounded concurrency so hashing cannot starve the rest of the process."""
+    """argon2id, bounded so that hashing cannot starve the rest of the process.
 
-    def __init__(self, time_cost: int, memory_kib: int, parallelism: int, concurrency: int) -> None:
+    Hashes run on a small pool of threads (``concurrency`` per process) whose scheduling
+    priority is lowered (``nice``; argon2's own lane threads inherit it), so under a login
+    flood the CPU goes first to token checks. At most ``queue`` more checks wait for the pool;
+    past that a sign-in is refused at once with ``Busy`` (503, Retry-After) instead of holding
+    a request thread that API calls need.
+    """
+
+    def __init__(
+        self,
+        time_cost: int,
+        memory_kib: int,
+        parallelism: int,
+        concurrency: int,
+        nice: int = 0,
+        queue: int | None = None,
+    ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
-        self._gate = threading.BoundedSemaphore(concurrency)
+        self._concurrency = concurrency
+        self._nice = nice
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+        self._pool_lock = threading.Lock()
+        self._admission = threading.BoundedSemaphore(
+            concurrency + (concurrency if queue is None else queue)
+        )
         self._dummy_hash = self.hash(secrets.token_urlsafe(16))
 
+    def _lower_priority(self) -> None:
+        if self._nice > 0:
+            with contextlib.suppress(OSError):  # only ever lowers priority, which is allowed
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._nice)
+
+    def _run(self, fn: Callable[[], T]) -> T:
+        pool = self._pool
+        if pool is None or self._pool_pid != os.getpid():  # (re)built after a fork
+            with self._pool_lock:
+                if self._pool is None or self._pool_pid != os.getpid():
+                    self._pool = ThreadPoolExecutor(
+                        self._concurrency,
+                        thread_name_prefix="limen-argon2",
+                        initializer=self._lower_priority,
+                    )
+                    self._pool_pid = os.getpid()
+                pool = self._pool
+        if not self._admission.acquire(blocking=False):
+            raise Busy(
+                "Too many sign-ins are being checked right now; retry in a second. (Password "
+                "checks are bounded so that they cannot slow down everything else.)"
+            )
+        try:
+            return pool.submit(fn).result()
+        finally:
+            self._admission.release()
+
     def hash(self, password: str) -> str:
-        with self._gate:
-            return self._hasher.hash(password)
+        return self._run(lambda: self._hasher.hash(password))
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         """True if it matches. With no hash, a dummy is checked so timing stays the same."""
-        with self._gate:
+
+        def check() -> bool:
             try:
                 return self._hasher.verify(password_hash or self._dummy_hash, password) and (
                     password_hash is not None
                 )
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
+
+        return self._run(check)
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)

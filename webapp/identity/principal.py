@@ -19,6 +19,9 @@ class Principal:
     api_key_id: str | None = None
     expires_at: datetime | None = None
     token_id: str | None = field(default=None, compare=False)
+    # When this verification stops holding (exp; an API key's expiry or grace end): the most
+    # a cached copy may be reused for.
+    valid_until: datetime | None = field(default=None, compare=False)
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

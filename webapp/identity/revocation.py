@@ -182,4 +182,7 @@ class Revocation:
         count = 0
         for sid in sorted(sids):
             count += self.revoke_session(sid, reason=reason, actor=actor, meta=meta)
+        # The user's API keys were verified with their old status and roles; also when they
+        # had no session at all.
+        self._sessions.invalidate(f"user:{reason}")
         return count

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
+
+if TYPE_CHECKING:
+    from .verify_cache import Invalidation
 
 KEY = "limen:session:{sid}"
 USER_INDEX = "limen:user-sessions:{uid}"
 
 
 class SessionStore:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, invalidation: Invalidation | None = None) -> None:
         self._redis = client
+        self._invalidation = invalidation
 
     def write(
         self,
@@ -59,6 +63,13 @@ class SessionStore:
         if user_id:
             pipe.srem(USER_INDEX.format(uid=user_id), sid)
         pipe.execute()
+        # Workers may hold this session's tokens as verified: empty them, and wait.
+        self.invalidate("session")
+
+    def invalidate(self, reason: str) -> None:
+        """Make every process forget what it verified (see verify_cache); waits for them."""
+        if self._invalidation is not None:
+            self._invalidation.broadcast(reason)
 
     def sessions_of(self, user_id: str) -> set[str]:
         members = cast(set[bytes | str], self._redis.smembers(USER_INDEX.format(uid=user_id)))

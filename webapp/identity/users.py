@@ -20,6 +20,7 @@ from .errors import NotFound, PolicyViolation
 from .principal import RequestMeta
 from .revocation import Revocation
 from .sessions import SessionStore
+from .verify_cache import Invalidation
 
 # An administrator's lock has no end; it is stored as a date no timed lockout reaches.
 ADMIN_LOCK = datetime(9999, 12, 31, tzinfo=UTC)
@@ -50,12 +51,25 @@ def is_admin_lock(locked_until: datetime | None) -> bool:
 
 class UserDirectory:
     def __init__(
-        self, db: DbSession, revocation: Revocation, audit: AuditLog, clock: Callable[[], datetime]
+        self,
+        db: DbSession,
+        revocation: Revocation,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        invalidation: Invalidation | None = None,
     ) -> None:
         self._db = db
         self._revocation = revocation
         self._audit = audit
         self._clock = clock
+        self._invalidation = invalidation
+
+    def _changed(self, reason: str) -> None:
+        """After a committed change to someone's roles: verified API keys carry them, so every
+        process drops what it verified. (Narrowing changes go through revoke_user, which does
+        this itself.)"""
+        if self._invalidation is not None:
+            self._invalidation.broadcast(reason)
 
     def search(self, text: str | None, page: int = 1, per_page: int = 25) -> Page:
         per_page = max(1, min(per_page, MAX_PAGE_SIZE))
@@ -103,6 +117,8 @@ class UserDirectory:
             removed=sorted(removed),
         )
         self._db.commit()
+        if not removed:  # more roles: API keys verified with the old ones pick them up now
+            self._changed("user.roles_added")
         if removed:  # tokens carry roles: end the sessions that still claim the old ones
             self._revocation.revoke_user(user.id, reason="role_removed", actor=actor, meta=meta)
         return user

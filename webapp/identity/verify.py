@@ -15,6 +15,7 @@ from .errors import InvalidToken
 from .principal import Principal
 from .sessions import SessionStore
 from .tokens import REFRESH_PREFIX, TokenService
+from .verify_cache import VerificationCache
 
 
 @dataclass(frozen=True)
@@ -26,25 +27,46 @@ class Credential:
 
 
 class Verifier:
-    def __init__(self, tokens: TokenService, sessions: SessionStore, api_keys: ApiKeyService):
+    def __init__(
+        self,
+        tokens: TokenService,
+        sessions: SessionStore,
+        api_keys: ApiKeyService,
+        cache: VerificationCache | None = None,
+    ):
         self._tokens = tokens
         self._sessions = sessions
         self._api_keys = api_keys
+        self._cache = cache if cache is not None else VerificationCache(0, 0)
 
     def authenticate(self, credential: Credential) -> Principal:
         value = credential.value.strip()
         if not value:
             raise InvalidToken("The credential is empty.", "malformed")
+        cache = self._cache
+        if not cache.live:
+            return self._verify(value, credential.source)
+        key = cache.key(value, credential.source)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        epoch = cache.epoch  # read before verifying: a revocation meanwhile voids the fill
+        principal = self._verify(value, credential.source)
+        ends = principal.valid_until.timestamp() if principal.valid_until else None
+        cache.put(key, principal, ends, epoch)
+        return principal
+
+    def _verify(self, value: str, source: str) -> Principal:
         if value.startswith(REFRESH_PREFIX):
             raise InvalidToken(
                 "This is a refresh token; send it to /auth/refresh and use the access token.",
                 "wrong_type",
             )
         if looks_like_api_key(value):
-            if credential.source == "cookie":
+            if source == "cookie":
                 raise InvalidToken("API keys are not accepted in cookies.", "wrong_type")
             return self._api_keys.verify(value)
-        if credential.source == "x-api-key":
+        if source == "x-api-key":
             raise InvalidToken("X-API-Key carries API keys (limen_...), not JWTs.", "wrong_type")
         claims = self._tokens.decode_access(value)
         if not self._sessions.exists(claims["sid"]):
@@ -59,9 +81,10 @@ class Verifier:
             roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
             scopes=frozenset(str(claims.get("scope", "")).split()),
             auth_method=str(claims.get("amr", "unknown")),
-            credential="cookie" if credential.source == "cookie" else "access_token",
+            credential="cookie" if source == "cookie" else "access_token",
             client_id=claims.get("client_id"),
             sid=claims["sid"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             token_id=claims.get("jti"),
+            valid_until=datetime.fromtimestamp(claims["exp"], UTC),
         )

@@ -50,6 +50,7 @@ def enqueue_key_rotation(now: bool = False, actor: str | None = None) -> dict[st
         services.key_policy(ident, rt.settings), actor
     )
     rt.publish("keys")
+    ident.invalidation.broadcast("keys.emergency")  # returns once every worker forgot its tokens
     params = {
         "since": outcome.since.isoformat(),
         "until": outcome.until.isoformat(),

@@ -18,11 +18,11 @@ from rq import Queue, Retry
 
 from webapp.identity import Identity
 from webapp.identity.revocation import SessionRevoked
+from webapp.identity.verify_cache import INVALIDATION_CHANNEL
 
 from . import runs
 from .settings import JobSettings
 
-INVALIDATION_CHANNEL = "limen:invalidate"
 TASK = "webapp.jobs.tasks.execute"
 log = structlog.get_logger("limen.jobs")
 
@@ -131,10 +131,13 @@ class JobsRuntime:
 
 
 class InvalidationListener(threading.Thread):
-    """Subscribes to ``limen:invalidate`` and drops this process's cached key ring on news.
+    """Subscribes to ``limen:invalidate``; drops this process's key ring and verified
+    credentials on news, and confirms verification news to the process that is waiting.
 
     Messages can be lost (a dropped connection); every (re)subscription therefore invalidates
-    too, and the ring re-checks its signer every few seconds regardless (see KeyRing).
+    too, and the ring re-checks its signer every few seconds regardless (see KeyRing). The
+    verification cache is used only while this thread is subscribed and alive: it marks the
+    cache live on every turn of its loop, and switches it off when it loses Redis.
     """
 
     def __init__(self, client: redis.Redis, identity: Identity) -> None:
@@ -148,21 +151,27 @@ class InvalidationListener(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=5)
+        self._identity.verify_cache.mark_down()
 
     def run(self) -> None:
+        cache = self._identity.verify_cache
         while not self._stop_event.is_set():
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(INVALIDATION_CHANNEL)
                 self._identity.keys.invalidate()  # we may have missed news while away
+                cache.clear()
                 while not self._stop_event.is_set():
+                    cache.mark_live()
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._handle(message.get("data"))
             except redis.RedisError as exc:
+                cache.mark_down()
                 log.warning("invalidation.listener_disconnected", error=repr(exc))
                 self._stop_event.wait(1.0)
             finally:
+                cache.mark_down()
                 pubsub.close()
 
     def _handle(self, data: Any) -> None:
@@ -170,9 +179,16 @@ class InvalidationListener(threading.Thread):
             news = json.loads(data)
         except (TypeError, ValueError):
             return
+        if not isinstance(news, dict):
+            return
         self.received += 1
-        if news.get("kind") == "keys":
+        kind = news.get("kind")
+        if kind == "keys":
             self._identity.keys.invalidate()
+            self._identity.verify_cache.clear()  # a revoked key's tokens must fail at once
+        elif kind == "verify":
+            self._identity.verify_cache.clear()
+            self._identity.invalidation.acknowledge(news)
 
 
 def runtime(app: Flask, settings: JobSettings | None = None) -> JobsRuntime:
