@@ -94,12 +94,16 @@ class Revocation:
         event: str = "session.revoked",
         actor: str | None = None,
         meta: RequestMeta | None = None,
+        invalidate: bool = True,
     ) -> bool:
-        """Revoke one session, its refresh families and their tokens. False if already gone."""
+        """Revoke one session, its refresh families and their tokens. False if already gone.
+
+        ``invalidate=False`` leaves emptying the verification caches to the caller, which
+        must call ``invalidate()`` once its batch is done (before it returns)."""
         now = self._clock()
         row = self._db.get(Session, sid)
         if row is None:
-            self._sessions.delete(sid)
+            self._sessions.delete(sid, invalidate=invalidate)
             return False
         already = row.revoked_at is not None
         if not already:
@@ -138,7 +142,7 @@ class Revocation:
             sid, row.user_id, row.client_id, reason, (delivery,) if delivery else ()
         )
         try:
-            self._sessions.delete(sid, row.user_id)
+            self._sessions.delete(sid, row.user_id, invalidate=invalidate)
         except Exception:
             self._db.rollback()  # Redis unreachable: nothing changes, the caller sees the error
             raise
@@ -163,7 +167,16 @@ class Revocation:
                 )
             )
         )
-        return sum(self.revoke_session(sid, reason=reason, actor=actor, meta=meta) for sid in sids)
+        count = sum(
+            self.revoke_session(sid, reason=reason, actor=actor, meta=meta, invalidate=False)
+            for sid in sids
+        )
+        self.invalidate(f"client:{reason}")
+        return count
+
+    def invalidate(self, reason: str) -> None:
+        """Every process forgets what it verified, now (after a batch of revocations)."""
+        self._sessions.invalidate(reason)
 
     def revoke_user(
         self,
@@ -181,8 +194,10 @@ class Revocation:
         ) | self._sessions.sessions_of(user_id)
         count = 0
         for sid in sorted(sids):
-            count += self.revoke_session(sid, reason=reason, actor=actor, meta=meta)
-        # The user's API keys were verified with their old status and roles; also when they
-        # had no session at all.
-        self._sessions.invalidate(f"user:{reason}")
+            count += self.revoke_session(
+                sid, reason=reason, actor=actor, meta=meta, invalidate=False
+            )
+        # Once for the batch; this also covers the user's API keys, which were verified with
+        # their old status and roles (and they may have had no session at all).
+        self.invalidate(f"user:{reason}")
         return count

@@ -57,14 +57,17 @@ class SessionStore:
     def exists(self, sid: str) -> bool:
         return bool(self._redis.exists(KEY.format(sid=sid)))
 
-    def delete(self, sid: str, user_id: str | None = None) -> None:
+    def delete(self, sid: str, user_id: str | None = None, *, invalidate: bool = True) -> None:
+        """Delete the live record; ``invalidate=False`` only when the caller broadcasts once
+        for a whole batch (mass revocations) or no token was ever issued."""
         pipe = self._redis.pipeline(transaction=True)
         pipe.delete(KEY.format(sid=sid))
         if user_id:
             pipe.srem(USER_INDEX.format(uid=user_id), sid)
         pipe.execute()
-        # Workers may hold this session's tokens as verified: empty them, and wait.
-        self.invalidate("session")
+        if invalidate:
+            # Workers may hold this session's tokens as verified: empty them, and wait.
+            self.invalidate("session")
 
     def invalidate(self, reason: str) -> None:
         """Make every process forget what it verified (see verify_cache); waits for them."""

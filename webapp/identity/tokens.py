@@ -163,7 +163,7 @@ class TokenService:
             self._db.commit()
         except Exception:
             self._db.rollback()
-            self._sessions.delete(sid, grant.user_id)
+            self._sessions.delete(sid, grant.user_id, invalidate=False)  # no token went out
             raise
         return self._token_set(grant, sid, refresh_plain, now)
 

@@ -203,6 +203,11 @@ class SessionDirectory:
         for live in self.live(user_id):
             if live.row.id != current_sid:
                 count += self._revocation.revoke_session(
-                    live.row.id, reason="signed_out_elsewhere", actor=user_id, meta=meta
+                    live.row.id,
+                    reason="signed_out_elsewhere",
+                    actor=user_id,
+                    meta=meta,
+                    invalidate=False,
                 )
+        self._revocation.invalidate("signed_out_elsewhere")
         return count

@@ -78,8 +78,9 @@ def keys_revoke_signed(
         for sid in batch:
             checked += 1
             revoked += revocation.revoke_session(
-                sid, reason="signing_key_compromised", actor=actor or "jobs"
+                sid, reason="signing_key_compromised", actor=actor or "jobs", invalidate=False
             )
+        revocation.invalidate("signing_key_compromised")  # once per batch, not per session
     return {"sessions_checked": checked, "sessions_revoked": revoked, "kids": kids}
 
 
