@@ -102,7 +102,7 @@ class Identity:
         )
         self.api_keys = ApiKeyService(db, self.audit, clock, self.invalidation)
         self.verifier = Verifier(self.tokens, self.sessions, self.api_keys, self.verify_cache)
-        self.clients = ClientRegistry(db, self.audit, clock)
+        self.clients = ClientRegistry(db, self.audit, clock, self.invalidation)
         self.codes = AuthorizationCodes(db, self.revocation, self.audit, clock)
         self.devices = DeviceCodes(db, redis_client, self.audit, clock)
         self.mfa = Mfa(

@@ -8,8 +8,10 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urlsplit
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
@@ -20,6 +22,7 @@ from .crypto import digests_equal, sha256_hex
 from .errors import Conflict, NotFound, PolicyViolation
 from .principal import RequestMeta
 from .rbac import ALL_PERMISSIONS
+from .verify_cache import Invalidation
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 GRANT_ALIASES = {
@@ -89,10 +92,37 @@ def validate_redirect_uri(uri: str) -> None:
 
 
 class ClientRegistry:
-    def __init__(self, db: DbSession, audit: AuditLog, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: DbSession,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        invalidation: Invalidation | None = None,
+    ) -> None:
         self._db = db
         self._audit = audit
         self._clock = clock
+        self._invalidation = invalidation
+
+    def _changed_on_commit(self, reason: str) -> None:
+        if self._invalidation is not None:
+            self._invalidation.after_commit(self._db, reason)
+
+    def cached(self, client_id: str) -> OAuthClient | None:
+        """The active client as a detached copy, remembered like a verification (at most the
+        cache's max age, forgotten everywhere when a client is registered, has its secret
+        rotated or is disabled): the token endpoint asks for it on every request."""
+
+        def load() -> OAuthClient | None:
+            row = self.get(client_id)
+            if row is None:
+                return None
+            columns = sa_inspect(OAuthClient).column_attrs
+            return OAuthClient(**{c.key: getattr(row, c.key) for c in columns})
+
+        if self._invalidation is None:
+            return load()
+        return cast(OAuthClient | None, self._invalidation.cache.memo(f"client:{client_id}", load))
 
     def get(self, client_id: str) -> OAuthClient | None:
         row = self._db.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
@@ -129,6 +159,7 @@ class ClientRegistry:
         meta: RequestMeta | None = None,
     ) -> RegisteredClient:
         """Register a client (flushed, not committed); the secret is returned only here."""
+        self._changed_on_commit("client.registered")
         grant_types = self._grant_types(grants, public)
         unknown = sorted(set(scopes) - SUPPORTED_SCOPES)
         if unknown:
@@ -210,6 +241,7 @@ class ClientRegistry:
         if overlap < timedelta(0) or overlap > MAX_SECRET_OVERLAP:
             raise PolicyViolation("The overlap must be between 0 seconds and 30 days.")
         secret = "limen_cs_" + secrets.token_urlsafe(32)
+        self._changed_on_commit("client.secret_rotated")
         client.previous_secret_digest = client.secret_digest
         client.previous_secret_expires_at = self._clock() + overlap
         client.secret_digest = sha256_hex(secret)
@@ -229,6 +261,7 @@ class ClientRegistry:
         if client.client_id in BUILTIN_CLIENTS:
             raise PolicyViolation(f"{client_id} is built in and cannot be deleted.")
         client.disabled_at = self._clock()
+        self._changed_on_commit("client.disabled")
         self._audit.record("client.deleted", actor=actor, client_id=client_id, meta=meta)
         return client
 

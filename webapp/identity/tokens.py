@@ -41,6 +41,8 @@ ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a JOSE type, not a secret)
 REFRESH_PREFIX = "limen_rt_"
 MAX_TOKEN_LENGTH = 4096
 RETRY_KEY = "limen:refresh-retry:{digest}"
+SERVICE_SESSION_KEY = "limen:service-session:{client}:{scopes}"
+SERVICE_SESSION_SECONDS = 3600
 CLOCK_LEEWAY = 5
 
 
@@ -166,6 +168,26 @@ class TokenService:
             self._sessions.delete(sid, grant.user_id, invalidate=False)  # no token went out
             raise
         return self._token_set(grant, sid, refresh_plain, now)
+
+    def service_tokens(self, grant: Grant, meta: RequestMeta) -> TokenSet:
+        """client_credentials: an access token in the client's current service session.
+
+        A client asks for a token many times an hour; one session per (client, scopes) per
+        hour carries them all, so a grant is a signature and two Redis reads instead of a
+        session row, an audit row and a commit. Revoking or disabling the client revokes its
+        sessions as before (and with them every token); the next grant starts a new one.
+        """
+        key = SERVICE_SESSION_KEY.format(
+            client=grant.client_id, scopes=sha256_hex(" ".join(grant.scopes))[:16]
+        )
+        current = cast(bytes | str | None, self._redis.get(key))
+        if current is not None:
+            sid = current.decode() if isinstance(current, bytes) else current
+            if self._sessions.exists(sid):
+                return self._token_set(grant, sid, None, self._clock())
+        tokens = self.start_session(grant, meta, with_refresh=False)
+        self._redis.set(key, tokens.session_id, ex=SERVICE_SESSION_SECONDS)
+        return tokens
 
     def _new_refresh(
         self, family: RefreshFamily, parent: RefreshToken | None, now: datetime

@@ -85,7 +85,7 @@ class Client(ClientMixin):  # type: ignore[misc]
 
 
 def query_client(client_id: str) -> Client | None:
-    row = identity().clients.get(client_id) if client_id else None
+    row = identity().clients.cached(client_id) if client_id else None
     return Client(row) if row else None
 
 
@@ -97,12 +97,13 @@ def generate_token(
     expires_in: int | None = None,
     include_refresh_token: bool = True,
 ) -> dict[str, Any]:
-    """Every OAuth grant's tokens come from here: a new Limen session via identity.tokens."""
+    """Every OAuth grant's tokens come from here, via identity.tokens: a new Limen session for
+    a person's grant; the client's current service session for client_credentials."""
     ident = identity()
     scopes = ident.clients.allowed_scopes(client.row, scope)
     if user is None:
         grant = ident.oauth.service_grant(client.row, scopes)
-        with_refresh = False
+        tokens = ident.tokens.service_tokens(grant, request_meta())
     else:
         grant = ident.oauth.user_grant(user, client.row, scopes, grant_type_name(grant_type))
         with_refresh = (
@@ -110,7 +111,7 @@ def generate_token(
             and client.check_grant_type("refresh_token")
             and ("offline_access" in grant.scopes or client.row.is_trusted)
         )
-    tokens = ident.tokens.start_session(grant, request_meta(), with_refresh=with_refresh)
+        tokens = ident.tokens.start_session(grant, request_meta(), with_refresh=with_refresh)
     body = token_body(tokens)
     body["_sid"] = tokens.session_id  # taken off again in save_token
     return body

@@ -228,6 +228,56 @@ def test_client_secret_rotation_keeps_the_old_secret_for_the_overlap(
     assert grant(rotated["client_secret"]).status_code == 200
 
 
+def claims_of(token: str) -> dict:
+    body = token.split(".")[1]
+    import base64
+    import json
+
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def test_client_credentials_share_a_service_session_that_dies_with_the_client(
+    deployment, metadata, make_client, admin_headers
+):
+    """Grants reuse one session per client and scopes (no row per grant); a secret rotated
+    with no overlap and a deleted client are refused at once on every node, cached or not."""
+    second = deployment[1]
+    app = make_client(grant_types=["client_credentials"], scopes=["profile"])
+
+    def grant(secret: str) -> httpx.Response:
+        return httpx.post(
+            metadata["token_endpoint"],
+            data={"grant_type": "client_credentials", "scope": "profile"},
+            auth=(app["client_id"], secret),
+        )
+
+    tokens = [grant(app["client_secret"]).json()["access_token"] for _ in range(3)]
+    assert len({claims_of(t)["sid"] for t in tokens}) == 1
+    assert len({claims_of(t)["jti"] for t in tokens}) == 3
+    for node in deployment:
+        for token in tokens:
+            me = httpx.get(f"{node.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200
+
+    rotated = httpx.post(
+        f"{second.url}/api/v1/clients/{app['client_id']}/rotate-secret",
+        json={"overlap_seconds": 0},
+        headers=admin_headers,
+    )
+    assert rotated.status_code == 201, rotated.text
+    assert grant(app["client_secret"]).json()["error"] == "invalid_client"
+    secret = rotated.json()["client_secret"]
+    assert grant(secret).status_code == 200
+
+    deleted = httpx.delete(f"{second.url}/api/v1/clients/{app['client_id']}", headers=admin_headers)
+    assert deleted.status_code == 204, deleted.text
+    assert grant(secret).json()["error"] == "invalid_client"
+    for node in deployment:
+        for token in tokens:
+            me = httpx.get(f"{node.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 401 and me.json()["cause"] == "revoked_session"
+
+
 def test_refresh_rotation_reuse_and_revocation_then_introspection(
     server, metadata, browser, loopback, make_client
 ):
