@@ -89,6 +89,7 @@ class Identity:
             access_ttl=settings.access_token_ttl,
             refresh_ttl=settings.refresh_token_ttl,
             retry_window=settings.refresh_retry_window,
+            memo=self.verify_cache.memo,
         )
         self.passwords = passwords
         self.accounts = LocalAccounts(

@@ -93,7 +93,9 @@ class TokenService:
         access_ttl: int,
         refresh_ttl: int,
         retry_window: int,
+        memo: Callable[[str, Callable[[], Any]], Any] | None = None,
     ) -> None:
+        self._memo = memo or (lambda _key, load: load())
         self._db = db
         self._redis = redis_client
         self._sessions = sessions
@@ -173,21 +175,27 @@ class TokenService:
         """client_credentials: an access token in the client's current service session.
 
         A client asks for a token many times an hour; one session per (client, scopes) per
-        hour carries them all, so a grant is a signature and two Redis reads instead of a
-        session row, an audit row and a commit. Revoking or disabling the client revokes its
-        sessions as before (and with them every token); the next grant starts a new one.
+        hour carries them all, so a grant is a signature instead of a session row, an audit
+        row and a commit. Which session is current is kept in Redis (shared by every node) and
+        remembered per process like a verification: any revocation empties that memory
+        everywhere, so a revoked or disabled client's session is never handed out again.
         """
         key = SERVICE_SESSION_KEY.format(
             client=grant.client_id, scopes=sha256_hex(" ".join(grant.scopes))[:16]
         )
-        current = cast(bytes | str | None, self._redis.get(key))
-        if current is not None:
-            sid = current.decode() if isinstance(current, bytes) else current
-            if self._sessions.exists(sid):
-                return self._token_set(grant, sid, None, self._clock())
-        tokens = self.start_session(grant, meta, with_refresh=False)
-        self._redis.set(key, tokens.session_id, ex=SERVICE_SESSION_SECONDS)
-        return tokens
+
+        def current() -> str:
+            found = cast(bytes | str | None, self._redis.get(key))
+            if found is not None:
+                sid = found.decode() if isinstance(found, bytes) else found
+                if self._sessions.exists(sid):
+                    return sid
+            sid = self.start_session(grant, meta, with_refresh=False).session_id
+            self._redis.set(key, sid, ex=SERVICE_SESSION_SECONDS)
+            return sid
+
+        sid = str(self._memo(key, current))
+        return self._token_set(grant, sid, None, self._clock())
 
     def _new_refresh(
         self, family: RefreshFamily, parent: RefreshToken | None, now: datetime
