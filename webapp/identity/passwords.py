@@ -11,7 +11,7 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -78,6 +78,7 @@ class Passwords:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
         self._pool_lock = threading.Lock()
+        self._held = threading.local()
         self._admission = threading.BoundedSemaphore(
             concurrency + (concurrency if queue is None else queue)
         )
@@ -100,14 +101,26 @@ class Passwords:
                     )
                     self._pool_pid = os.getpid()
                 pool = self._pool
+        with self.admitted():
+            return pool.submit(fn).result()
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Hold a place in the bound for a whole sign-in, so a refused one costs nothing
+        (not even its user lookup); re-entrant within a thread."""
+        if getattr(self._held, "slot", False):
+            yield
+            return
         if not self._admission.acquire(blocking=False):
             raise Busy(
                 "Too many sign-ins are being checked right now; retry in a second. (Password "
                 "checks are bounded so that they cannot slow down everything else.)"
             )
+        self._held.slot = True
         try:
-            return pool.submit(fn).result()
+            yield
         finally:
+            self._held.slot = False
             self._admission.release()
 
     def hash(self, password: str) -> str:
@@ -209,6 +222,16 @@ class LocalAccounts:
 
         ``second_factor`` runs after a correct password: False counts as a failed attempt
         (so guessing one-time codes meets the same lockout), an exception passes through."""
+        with self._passwords.admitted():  # refused at once, before any work, when busy
+            return self._verify_login(email, password, meta, second_factor)
+
+    def _verify_login(
+        self,
+        email: str,
+        password: str,
+        meta: RequestMeta,
+        second_factor: Callable[[User], bool] | None,
+    ) -> User:
         now = self._clock()
         try:
             normalized = normalize_email(email)

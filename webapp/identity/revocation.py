@@ -1,9 +1,10 @@
 """Revocation: sign a session out everywhere, at once.
 
-The durable change (database) is flushed, the live record in Redis is deleted, then the
-transaction commits: from the delete on, every worker rejects the session's access and refresh
-tokens, and a crash before the commit leaves the session dead rather than half-revoked (a
-re-run finishes the database side). The same transaction writes the back-channel logout
+The live record in Redis is deleted first and every process's verification cache emptied
+(waiting for each to confirm), then the durable change is written and committed: from the
+delete on, every worker rejects the session's access and refresh tokens, and a crash before
+the commit leaves the session dead rather than half-revoked (a re-run finishes the database
+side). The same transaction writes the back-channel logout
 deliveries the session's client is owed (an outbox); listeners (the jobs runtime) are told
 after the commit so they can send them at once, and a scheduled sweep sends any they missed.
 """
@@ -105,6 +106,11 @@ class Revocation:
         if row is None:
             self._sessions.delete(sid, invalidate=invalidate)
             return False
+        # The live record goes first (and, unless batched, every process's cached copy): the
+        # session is refused everywhere from here on, before the durable bookkeeping below.
+        # A Redis failure raises before anything changed; a failure after it leaves the
+        # session dead, never half-alive, and a re-run finishes the database side.
+        self._sessions.delete(sid, row.user_id, invalidate=invalidate)
         already = row.revoked_at is not None
         if not already:
             row.revoked_at = now
@@ -141,11 +147,6 @@ class Revocation:
         revoked = SessionRevoked(
             sid, row.user_id, row.client_id, reason, (delivery,) if delivery else ()
         )
-        try:
-            self._sessions.delete(sid, row.user_id, invalidate=invalidate)
-        except Exception:
-            self._db.rollback()  # Redis unreachable: nothing changes, the caller sees the error
-            raise
         self._db.commit()
         if not already:
             self._notify(revoked)
@@ -192,12 +193,16 @@ class Revocation:
                 select(Session.id).where(Session.user_id == user_id, Session.revoked_at.is_(None))
             )
         ) | self._sessions.sessions_of(user_id)
+        # Refused everywhere first: every live record deleted and every cache emptied (which
+        # also covers the user's API keys, verified with their old status and roles, even
+        # with no session at all; callers commit the user's change before this), then the
+        # durable side session by session.
+        for sid in sids:
+            self._sessions.delete(sid, user_id, invalidate=False)
+        self.invalidate(f"user:{reason}")
         count = 0
         for sid in sorted(sids):
             count += self.revoke_session(
                 sid, reason=reason, actor=actor, meta=meta, invalidate=False
             )
-        # Once for the batch; this also covers the user's API keys, which were verified with
-        # their old status and roles (and they may have had no session at all).
-        self.invalidate(f"user:{reason}")
         return count
