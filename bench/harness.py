@@ -133,6 +133,15 @@ class Deployment:
         self.others.append(self._spawn("worker", "-m", "webapp.jobs", "worker"))
         self.others.append(self._spawn("cron", "-m", "webapp.jobs", "cron"))
 
+    def pids_by_request(self) -> dict[str, str]:
+        """Which worker (pid) answered each request id (needs ``start_web(access_log=True)``)."""
+        out = {}
+        for line in self.access_log.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 3:
+                out[parts[1]] = parts[0].strip("<>")  # gunicorn writes "<pid>"
+        return out
+
     def worker_pids(self) -> list[int]:
         assert self.web is not None
         out = subprocess.run(  # noqa: S603 (procps, fixed arguments)

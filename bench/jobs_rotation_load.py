@@ -16,7 +16,6 @@ import base64
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,9 +34,10 @@ from joserfc.jwk import KeySet
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import Deployment  # noqa: E402
 from tests.conftest import base_env  # noqa: E402
 from tests.support.db import query  # noqa: E402
-from tests.support.services import PostgresCluster, RedisServer, free_port  # noqa: E402
+from tests.support.services import PostgresCluster, RedisServer  # noqa: E402
 
 TTL = 20
 PASSWORD = "correct horse battery staple"  # noqa: S105 (a throw-away bench user)
@@ -48,90 +48,19 @@ def kid_of(token: str) -> str:
     return str(json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["kid"])
 
 
-class Stack:
+class Stack(Deployment):
+    """The bench harness's deployment: gunicorn (2 workers, access log by pid), worker, cron."""
+
     def __init__(self, env: dict[str, str], tmp: Path) -> None:
-        self.env, self.tmp = env, tmp
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.access_log = tmp / "access.log"
+        super().__init__("jobs", env, tmp)
 
     def run(self, *args: str, stdin: str | None = None) -> str:
-        out = subprocess.run(  # noqa: S603 (our own interpreter and modules)
-            [sys.executable, *args],
-            cwd=ROOT,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"{' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
-        return out.stdout
-
-    def spawn(self, name: str, *args: str) -> None:
-        with (self.tmp / f"{name}.log").open("wb") as log:
-            self.procs.append(
-                subprocess.Popen(  # noqa: S603 (our own interpreter and modules)
-                    [sys.executable, *args],
-                    cwd=ROOT,
-                    env=self.env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+        return self.python(*args, stdin=stdin)
 
     def start(self) -> None:
-        self.run("-m", "webapp.cli", "db", "upgrade")
-        self.spawn(
-            "gunicorn",
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "sync",
-            "--access-logfile",
-            str(self.access_log),
-            "--access-logformat",
-            "%(p)s %({x-request-id}i)s %(s)s",
-            "webapp:create_app()",
-        )
-        self.spawn("worker", "-m", "webapp.jobs", "worker")
-        self.spawn("cron", "-m", "webapp.jobs", "cron")
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not come up")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-    def pids_by_request(self) -> dict[str, str]:
-        out = {}
-        for line in self.access_log.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 3:
-                out[parts[1]] = parts[0]
-        return out
+        self.migrate()
+        self.start_web(access_log=True)
+        self.start_jobs()
 
 
 class Load:
@@ -331,7 +260,6 @@ def main() -> None:
         }
         stack = Stack(env, tmp)
         stack_ctx.callback(stack.stop)
-        stack.env["LIMEN_ISSUER"] = stack.url
         stack.start()
         load_user, victim = "load@example.com", "victim@example.com"
         for email in (load_user, victim):

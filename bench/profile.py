@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Wrk, get_lua, post_lua, rotating_lua
-from run import CLIENT_ID, CLIENT_SECRET, PASSWORD, Bench
+from run import CLIENT_ID, CLIENT_SECRET, Bench
 
 SHAPES = (
     "healthz",
@@ -102,7 +102,6 @@ def main() -> None:
                     "Authorization": f"Basic {basic}",
                 },
             )
-        _ = PASSWORD
         shape = Wrk(url, lua, connections=args.connections)
         shape.run(2)
         load = shape.start(args.seconds + 4)

@@ -65,16 +65,12 @@ class ApiKeyService:
         db: DbSession,
         audit: AuditLog,
         clock: Callable[[], datetime],
-        invalidation: Invalidation | None = None,
+        invalidation: Invalidation,
     ) -> None:
         self._db = db
         self._audit = audit
         self._clock = clock
         self._invalidation = invalidation
-
-    def _invalidate_on_commit(self, reason: str) -> None:
-        if self._invalidation is not None:
-            self._invalidation.after_commit(self._db, reason)
 
     # -- management ----------------------------------------------------------------------
     def create(
@@ -152,7 +148,8 @@ class ApiKeyService:
         issued = self.create(owner, old.name, old.scopes, expires_at, meta, rotated_from=old)
         old.superseded_at = now
         old.grace_until = now + grace
-        self._invalidate_on_commit("api_key.rotated")  # cached copies would outlive the grace
+        # cached copies would outlive the grace
+        self._invalidation.after_commit(self._db, "api_key.rotated")
         self._audit.record(
             "api_key.rotated",
             user_id=owner.id,
@@ -171,7 +168,7 @@ class ApiKeyService:
             self._audit.record(
                 "api_key.revoked", user_id=owner_id, actor=owner_id, meta=meta, key_id=row.id
             )
-            self._invalidate_on_commit("api_key.revoked")
+            self._invalidation.after_commit(self._db, "api_key.revoked")
         return row
 
     # -- verification ----------------------------------------------------------------------

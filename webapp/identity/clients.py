@@ -97,16 +97,12 @@ class ClientRegistry:
         db: DbSession,
         audit: AuditLog,
         clock: Callable[[], datetime],
-        invalidation: Invalidation | None = None,
+        invalidation: Invalidation,
     ) -> None:
         self._db = db
         self._audit = audit
         self._clock = clock
         self._invalidation = invalidation
-
-    def _changed_on_commit(self, reason: str) -> None:
-        if self._invalidation is not None:
-            self._invalidation.after_commit(self._db, reason)
 
     def cached(self, client_id: str) -> OAuthClient | None:
         """The active client as a detached copy, remembered like a verification (at most the
@@ -120,8 +116,6 @@ class ClientRegistry:
             columns = sa_inspect(OAuthClient).column_attrs
             return OAuthClient(**{c.key: getattr(row, c.key) for c in columns})
 
-        if self._invalidation is None:
-            return load()
         return cast(OAuthClient | None, self._invalidation.cache.memo(f"client:{client_id}", load))
 
     def get(self, client_id: str) -> OAuthClient | None:
@@ -159,7 +153,7 @@ class ClientRegistry:
         meta: RequestMeta | None = None,
     ) -> RegisteredClient:
         """Register a client (flushed, not committed); the secret is returned only here."""
-        self._changed_on_commit("client.registered")
+        self._invalidation.after_commit(self._db, "client.registered")
         grant_types = self._grant_types(grants, public)
         unknown = sorted(set(scopes) - SUPPORTED_SCOPES)
         if unknown:
@@ -241,7 +235,7 @@ class ClientRegistry:
         if overlap < timedelta(0) or overlap > MAX_SECRET_OVERLAP:
             raise PolicyViolation("The overlap must be between 0 seconds and 30 days.")
         secret = "limen_cs_" + secrets.token_urlsafe(32)
-        self._changed_on_commit("client.secret_rotated")
+        self._invalidation.after_commit(self._db, "client.secret_rotated")
         client.previous_secret_digest = client.secret_digest
         client.previous_secret_expires_at = self._clock() + overlap
         client.secret_digest = sha256_hex(secret)
@@ -261,7 +255,7 @@ class ClientRegistry:
         if client.client_id in BUILTIN_CLIENTS:
             raise PolicyViolation(f"{client_id} is built in and cannot be deleted.")
         client.disabled_at = self._clock()
-        self._changed_on_commit("client.disabled")
+        self._invalidation.after_commit(self._db, "client.disabled")
         self._audit.record("client.deleted", actor=actor, client_id=client_id, meta=meta)
         return client
 

@@ -95,7 +95,7 @@ class TokenService:
         retry_window: int,
         memo: Callable[[str, Callable[[], Any]], Any] | None = None,
     ) -> None:
-        self._memo = memo or (lambda _key, load: load())
+        self._memo = memo or (lambda _key, load: load())  # (no memory: tests of the parts)
         self._db = db
         self._redis = redis_client
         self._sessions = sessions

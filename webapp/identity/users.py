@@ -56,20 +56,13 @@ class UserDirectory:
         revocation: Revocation,
         audit: AuditLog,
         clock: Callable[[], datetime],
-        invalidation: Invalidation | None = None,
+        invalidation: Invalidation,
     ) -> None:
         self._db = db
         self._revocation = revocation
         self._audit = audit
         self._clock = clock
         self._invalidation = invalidation
-
-    def _changed(self, reason: str) -> None:
-        """After a committed change to someone's roles: verified API keys carry them, so every
-        process drops what it verified. (Narrowing changes go through revoke_user, which does
-        this itself.)"""
-        if self._invalidation is not None:
-            self._invalidation.broadcast(reason)
 
     def search(self, text: str | None, page: int = 1, per_page: int = 25) -> Page:
         per_page = max(1, min(per_page, MAX_PAGE_SIZE))
@@ -117,10 +110,11 @@ class UserDirectory:
             removed=sorted(removed),
         )
         self._db.commit()
-        if not removed:  # more roles: API keys verified with the old ones pick them up now
-            self._changed("user.roles_added")
         if removed:  # tokens carry roles: end the sessions that still claim the old ones
+            # (revoke_user also makes every process forget the API keys it verified)
             self._revocation.revoke_user(user.id, reason="role_removed", actor=actor, meta=meta)
+        else:  # more roles: API keys verified with the old ones pick them up now
+            self._invalidation.broadcast("user.roles_added")
         return user
 
     def lock(self, user_id: str, *, actor: str, meta: RequestMeta | None = None) -> User:

@@ -32,12 +32,12 @@ class Verifier:
         tokens: TokenService,
         sessions: SessionStore,
         api_keys: ApiKeyService,
-        cache: VerificationCache | None = None,
+        cache: VerificationCache,
     ):
         self._tokens = tokens
         self._sessions = sessions
         self._api_keys = api_keys
-        self._cache = cache if cache is not None else VerificationCache(0, 0)
+        self._cache = cache
 
     def authenticate(self, credential: Credential) -> Principal:
         value = credential.value.strip()
