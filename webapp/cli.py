@@ -17,6 +17,7 @@ from werkzeug.serving import run_simple
 from webapp import ConfigurationError, create_app, resolve_settings
 from webapp.diagnostics import run_checks
 from webapp.jobs.commands import cron_command, rotate_keys_command, worker_command
+from webapp.settings import effective_settings, unknown_variables
 
 
 def _factory() -> Flask:
@@ -52,13 +53,13 @@ def dev(host: str, port: int, instance: Path) -> None:
     from webapp.bootstrap import ensure_first_admin
     from webapp.jobs import start_dev_runner
 
-    issuer = f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}"  # noqa: S104
     overrides: dict[str, Any] = {
         "env": "development",
         "instance_path": instance.resolve(),
-        "issuer": os.environ.get("LIMEN_ISSUER", issuer),
         "cookie_secure": False,
     }
+    if "LIMEN_ISSUER" not in os.environ:  # the dev server's own URL, unless one is configured
+        overrides["issuer"] = f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}"  # noqa: S104
     app = create_app(overrides)
     settings = app.extensions["limen.settings"]
     with app.app_context():
@@ -123,10 +124,14 @@ def check(peers: tuple[str, ...]) -> None:
     """Validate settings; reach the database, Redis and the issuer; compare with peers."""
     try:
         settings = resolve_settings(None)
-    except Exception as exc:  # pydantic's message names the variable and the bad value
+    except ConfigurationError as exc:  # pydantic's message names the variable and the value
         click.echo(f"✗ settings: {exc}", err=True)
         sys.exit(1)
+    click.echo("Effective settings (secrets masked):")
+    for name, value in effective_settings(settings):
+        click.echo(f"  {name}={value}")
     problems, warnings = run_checks(settings, list(peers))
+    problems = unknown_variables(os.environ) + problems
     for line in warnings:
         click.echo(f"! {line}")
     for line in problems:
@@ -213,7 +218,6 @@ def create_client(
     from webapp.extensions import db, identity
     from webapp.identity.backchannel import validate_backchannel_uri
     from webapp.identity.errors import IdentityError
-    from webapp.jobs.services import backchannel
 
     try:
         if backchannel_logout_uri:
@@ -230,7 +234,7 @@ def create_client(
         )
         db.session.commit()
         if backchannel_logout_uri:
-            backchannel(identity()).set_uri(
+            identity().backchannel.set_uri(
                 registered.row.client_id, backchannel_logout_uri, actor="cli"
             )
     except IdentityError as exc:

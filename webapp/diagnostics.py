@@ -30,7 +30,7 @@ def safe_url(url: str) -> str:
 
 
 def _schema_heads() -> set[str]:
-    from webapp import MIGRATIONS
+    from webapp.extensions import MIGRATIONS
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

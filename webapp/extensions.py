@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import redis
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -18,10 +18,11 @@ from webapp.models import Base
 if TYPE_CHECKING:
     from webapp.identity import Identity
 
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"  # Alembic
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
-login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 
 

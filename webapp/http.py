@@ -10,8 +10,9 @@ import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import UnsupportedMediaType
@@ -38,6 +39,17 @@ def request_meta() -> RequestMeta:
         user_agent=request.headers.get("User-Agent", "")[:255] or None,
         request_id=g.get("request_id"),
     )
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after sign-in: only same-origin paths (never an absolute URL, never
+    //host, never a backslash); anything else is the portal's home."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return url_for("portal.home")
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return url_for("portal.home")
+    return value
 
 
 # -- cookies -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Upstream identity providers, configured from ``LIMEN_UPSTREAM_*`` environment variables.
+"""Upstream identity providers, configured by ``LIMEN_UPSTREAM_*`` (``Settings.upstream``).
 
 LIMEN_UPSTREAM_PROVIDERS=corp                      names, comma-separated
 LIMEN_UPSTREAM_CORP_ISSUER=https://idp.example.com (generic OIDC: discovery from here)
@@ -21,17 +21,12 @@ LIMEN_UPSTREAM_GH_ROLE_MAP="acme/platform=admin"   org or org/team-slug -> role
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from flask import current_app
+
 from webapp.identity.provisioning import RolePolicy
-
-PREFIX = "LIMEN_UPSTREAM_"
-
-
-class UpstreamConfigError(ValueError):
-    """A provider's settings are incomplete; the message names the variable to set."""
+from webapp.settings import UpstreamSettings
 
 
 @dataclass(frozen=True)
@@ -49,53 +44,27 @@ class UpstreamProvider:
     allowed_orgs: frozenset[str] = frozenset()
 
 
-def _role_map(raw: str) -> dict[str, str]:
-    pairs = {}
-    for item in filter(None, (p.strip() for p in raw.split(","))):
-        group, sep, role = item.partition("=")
-        if not sep or role.strip() not in ("admin", "analyst"):
-            raise UpstreamConfigError(f"role map entry {item!r} must look like 'group=admin'")
-        pairs[group.strip()] = role.strip()
-    return pairs
+def provider_from(config: UpstreamSettings) -> UpstreamProvider:
+    """A provider as the sign-in code uses it, from its section of the settings."""
+    return UpstreamProvider(
+        name=config.name,
+        label=config.label,
+        kind=config.kind,
+        issuer=config.issuer,
+        client_id=config.client_id,
+        client_secret=config.client_secret.get_secret_value(),
+        scopes=config.scopes,
+        groups_claim=config.groups_claim,
+        policy=RolePolicy(
+            role_map=dict(config.role_map),
+            default_role=config.default_role,
+            link_by_email=config.link_by_email,
+        ),
+        api_url=config.api_url,
+        allowed_orgs=config.allowed_orgs,
+    )
 
 
-def load_providers(environ: Mapping[str, str] | None = None) -> list[UpstreamProvider]:
-    env = os.environ if environ is None else environ
-    names = [n.strip().lower() for n in env.get(PREFIX + "PROVIDERS", "").split(",") if n.strip()]
-    providers = []
-    for name in names:
-        key = PREFIX + name.upper().replace("-", "_") + "_"
-
-        def need(var: str, key: str = key, name: str = name) -> str:
-            value = env.get(key + var, "").strip()
-            if not value:
-                raise UpstreamConfigError(f"{key}{var} is required for provider {name!r}")
-            return value
-
-        kind = env.get(key + "TYPE", "oidc").strip().lower()
-        if kind not in ("oidc", "github"):
-            raise UpstreamConfigError(f"{key}TYPE must be oidc or github, not {kind!r}")
-        github = kind == "github"
-        issuer = env.get(key + "WEB_URL", "https://github.com") if github else need("ISSUER")
-        orgs = env.get(key + "ALLOWED_ORGS", "")
-        default_scopes = "read:user user:email read:org" if github else "openid email profile"
-        providers.append(
-            UpstreamProvider(
-                name=name,
-                label=env.get(key + "LABEL", "GitHub" if github else name.title()),
-                kind=kind,
-                issuer=issuer.rstrip("/"),
-                api_url=env.get(key + "API_URL", "https://api.github.com").rstrip("/"),
-                allowed_orgs=frozenset(o.strip() for o in orgs.split(",") if o.strip()),
-                client_id=need("CLIENT_ID"),
-                client_secret=need("CLIENT_SECRET"),
-                scopes=env.get(key + "SCOPES", default_scopes),
-                groups_claim=env.get(key + "GROUPS_CLAIM", "groups"),
-                policy=RolePolicy(
-                    role_map=_role_map(env.get(key + "ROLE_MAP", "")),
-                    default_role=env.get(key + "DEFAULT_ROLE", "analyst").strip() or None,
-                    link_by_email=env.get(key + "LINK_BY_EMAIL", "false").lower() == "true",
-                ),
-            )
-        )
-    return providers
+def providers() -> list[UpstreamProvider]:
+    """The application's configured providers, in the order the settings name them."""
+    return list(current_app.extensions["limen.upstream"][1].values())

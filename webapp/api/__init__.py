@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from webapp.errors import register_json_errors
+from webapp.openapi import API_VERSION
 from webapp.problems import Problem
-
-from .openapi import API_VERSION
 
 SUPPORTED_VERSIONS = (API_VERSION,)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -10,8 +10,8 @@ from flask import Response, jsonify
 from webapp.extensions import db, identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity.backchannel import validate_backchannel_uri
-from webapp.jobs.services import backchannel, credential_rotation
 from webapp.models import OAuthClient
+from webapp.openapi import documented
 from webapp.schemas import (
     ClientCreate,
     ClientIssued,
@@ -23,7 +23,6 @@ from webapp.schemas import (
 )
 
 from . import bp
-from .openapi import documented
 
 
 def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = False) -> Any:
@@ -81,7 +80,7 @@ def create_client() -> tuple[Response, int]:
         meta=request_meta(),
     )
     if body.backchannel_logout_uri:
-        backchannel(identity()).set_uri(
+        identity().backchannel.set_uri(
             registered.row.client_id, body.backchannel_logout_uri, actor=_actor()
         )
     db.session.commit()
@@ -128,7 +127,7 @@ def delete_client(client_id: str) -> tuple[str, int]:
 @require("clients:write")
 def set_client_secret_policy(client_id: str) -> Response:
     body = parse_body(ClientSecretPolicy)
-    row = credential_rotation(identity()).set_client_secret_policy(
+    row = identity().credential_rotation.set_client_secret_policy(
         client_id, body.rotation_days, actor=_actor()
     )
     return jsonify(client_out(row))
@@ -138,5 +137,5 @@ def set_client_secret_policy(client_id: str) -> Response:
 @documented("The secret a scheduled rotation made, returned once", responses={200: ClientSecret})
 @require("clients:write")
 def collect_client_secret(client_id: str) -> Response:
-    secret = credential_rotation(identity()).collect_client_secret(client_id, actor=_actor())
+    secret = identity().credential_rotation.collect_client_secret(client_id, actor=_actor())
     return jsonify({"client_id": client_id, "client_secret": secret})

@@ -13,9 +13,9 @@ from webapp.jobs.schemas import (
     KeyRotationOut,
     KeyRotationRequest,
 )
+from webapp.openapi import documented
 
 from . import bp
-from .openapi import documented
 
 
 def _actor() -> str | None:

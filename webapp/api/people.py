@@ -12,6 +12,7 @@ from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity import Principal
 from webapp.identity.users import LiveSession, is_admin_lock
 from webapp.models import User
+from webapp.openapi import documented
 from webapp.problems import Problem
 from webapp.schemas import (
     AuditOut,
@@ -25,7 +26,6 @@ from webapp.schemas import (
 )
 
 from . import bp
-from .openapi import documented
 
 
 def _principal() -> Principal:

@@ -10,8 +10,8 @@ from webapp.extensions import db, identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity import rbac
 from webapp.identity.errors import NotFound
-from webapp.jobs.services import credential_rotation
 from webapp.models import ApiKey, User
+from webapp.openapi import build_spec, documented
 from webapp.schemas import (
     ApiKeyCreate,
     ApiKeyIssued,
@@ -24,7 +24,6 @@ from webapp.schemas import (
 )
 
 from . import bp
-from .openapi import build_spec, documented
 
 
 def _principal_user() -> User:
@@ -138,7 +137,7 @@ def revoke_api_key(key_id: str) -> tuple[str, int]:
 def set_api_key_policy(key_id: str) -> Response:
     body = parse_body(ApiKeyPolicy)
     user = _principal_user()
-    row = credential_rotation(identity()).set_api_key_policy(
+    row = identity().credential_rotation.set_api_key_policy(
         user.id, key_id, body.rotate_before_days, body.grace_seconds
     )
     return jsonify(_key_out(row))
@@ -151,4 +150,4 @@ def set_api_key_policy(key_id: str) -> Response:
 @require("keys:write")
 def collect_api_key(key_id: str) -> Response:
     user = _principal_user()
-    return jsonify({"key": credential_rotation(identity()).collect_api_key_secret(user.id, key_id)})
+    return jsonify({"key": identity().credential_rotation.collect_api_key_secret(user.id, key_id)})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from webapp.api.openapi import documented
 from webapp.errors import register_json_errors
 from webapp.extensions import db, identity, limiter
 from webapp.http import (
@@ -24,6 +23,7 @@ from webapp.http import (
 )
 from webapp.identity import FIRST_PARTY_CLIENT
 from webapp.identity.tokens import TokenSet
+from webapp.openapi import documented
 from webapp.problems import Problem
 from webapp.ratelimits import login_account
 from webapp.schemas import (

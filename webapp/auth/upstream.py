@@ -7,6 +7,7 @@ through ``identity.tokens`` or an explanatory page and an audit event — never 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import requests
@@ -18,10 +19,11 @@ from joserfc.errors import JoseError
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db, identity
-from webapp.http import request_meta, set_token_cookies, settings
+from webapp.http import request_meta, safe_next, set_token_cookies, settings
 from webapp.identity import errors as ie
 from webapp.identity.provisioning import UpstreamProfile
-from webapp.upstream import UpstreamProvider, load_providers
+from webapp.settings import UpstreamSettings
+from webapp.upstream import UpstreamProvider, provider_from
 
 from . import bp
 
@@ -29,10 +31,10 @@ log = structlog.get_logger("limen.upstream")
 NEXT_KEY = "limen_upstream_next"
 
 
-def init_upstream(app: Flask) -> None:
+def init_upstream(app: Flask, configs: Iterable[UpstreamSettings]) -> None:
     """Register each configured provider with Authlib's client (discovery on first use)."""
     registry = OAuth(app)
-    configured = {p.name: p for p in load_providers()}
+    configured = {p.name: provider_from(p) for p in configs}
     for p in configured.values():
         kwargs = {"scope": p.scopes, "code_challenge_method": "S256", "timeout": 10}
         if p.kind == "github":
@@ -54,10 +56,6 @@ def init_upstream(app: Flask) -> None:
                 client_kwargs=kwargs,
             )
     app.extensions["limen.upstream"] = (registry, configured)
-
-
-def providers() -> list[UpstreamProvider]:
-    return list(current_app.extensions["limen.upstream"][1].values())
 
 
 def _client(name: str) -> tuple[Any, UpstreamProvider]:
@@ -88,8 +86,6 @@ def _failure(provider: UpstreamProvider, reason: str, message: str, status: int 
 
 @bp.get("/login/<name>")
 def upstream_login(name: str) -> Any:
-    from webapp.portal.views import safe_next
-
     client, provider = _client(name)
     session[NEXT_KEY] = safe_next(request.args.get("next"))
     callback = f"{settings().issuer}{url_for('auth.upstream_callback', name=name)}"

@@ -1,7 +1,9 @@
 """The identity core: framework-free services; the only place auth decisions are made.
 
-``Identity`` is built once per application (``webapp.create_app``) from explicit parts — a DB
-session, a Redis client, settings and a clock — and is the narrow face blueprints and jobs use.
+``Identity`` is the one composition root of the core: built once per process (``create_app``
+for the web app, the worker and cron; the tests build it the same way) from explicit parts — a
+DB session, a Redis client, the settings tree and a clock — it constructs every service,
+including those only the jobs use, and is the narrow face blueprints and jobs call.
 """
 
 from __future__ import annotations
@@ -17,15 +19,19 @@ from webapp.settings import Settings
 
 from .api_keys import ApiKeyService
 from .audit import AuditLog
+from .backchannel import BackchannelLogout
 from .clients import OIDC_SCOPES, ClientRegistry
+from .credential_rotation import CredentialRotation
 from .crypto import derive_fernet
 from .errors import InvalidCredentials, InvalidRefreshToken, MfaRequired
+from .key_lifecycle import KeyLifecycle
 from .mfa import Mfa
 from .oauth import OAuthService
 from .oauth_codes import AuthorizationCodes, DeviceCodes
 from .passwords import LocalAccounts, Passwords
 from .principal import Principal, RequestMeta
 from .provisioning import Provisioner, RolePolicy, UpstreamProfile
+from .purge import Purger
 from .rbac import permissions_for
 from .revocation import Revocation
 from .sessions import SessionStore
@@ -120,6 +126,20 @@ class Identity:
         self.users = UserDirectory(db, self.revocation, self.audit, clock, self.invalidation)
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
+        # What the background jobs use (webapp.jobs holds no services of its own).
+        self.key_lifecycle = KeyLifecycle(db, self.keys, self.audit, clock)
+        self.credential_rotation = CredentialRotation(
+            db,
+            self.api_keys,
+            self.clients,
+            self.audit,
+            clock,
+            derive_fernet(secret, b"pending-secrets"),
+        )
+        self.backchannel = BackchannelLogout(
+            db, self.keys, self.audit, clock, issuer=settings.issuer
+        )
+        self.purger = Purger(db, self.audit, clock, batch_size=settings.jobs.purge_batch_size)
 
     # -- flows ---------------------------------------------------------------------------
     def authenticate(self, credential: Credential) -> Principal:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.settings import JobSettings
+
 from .actions import enqueue_key_rotation, get_run, overview, retry_run, run_inline, run_job
 from .runtime import JobsRuntime, runtime
-from .settings import JobSettings
 from .worker import start_dev_runner
 
 __all__ = [

@@ -10,7 +10,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 
 from webapp.identity.errors import Conflict, NotFound
 
-from . import runs, services
+from . import runs
 from .cron import schedule_state
 from .runtime import JobsRuntime, runtime
 from .tasks import TASKS, execute
@@ -46,9 +46,7 @@ def enqueue_key_rotation(now: bool = False, actor: str | None = None) -> dict[st
         run_id = rt.enqueue("keys.rotate", trigger="manual", params={"actor": actor}, actor=actor)
         return {"emergency": False, "run_id": run_id}
     ident = rt.identity
-    outcome = services.key_lifecycle(ident).emergency_rotate(
-        services.key_policy(ident, rt.settings), actor
-    )
+    outcome = ident.key_lifecycle.emergency_rotate(rt.key_policy(), actor)
     rt.publish("keys")
     ident.invalidation.broadcast("keys.emergency")  # returns once every worker forgot its tokens
     params = {
@@ -86,7 +84,7 @@ def retry_run(run_id: str, actor: str | None = None) -> str:
         raise Conflict(f"Only failed runs can be retried; run {run_id} is {row.status}.")
     rt = runtime(_app())
     if row.job == "backchannel.deliver":
-        services.backchannel(rt.identity).reopen(str(row.params.get("delivery_id")))
+        rt.identity.backchannel.reopen(str(row.params.get("delivery_id")))
     return rt.enqueue(row.job, trigger="retry", params=dict(row.params), actor=actor)
 
 
@@ -118,7 +116,7 @@ def overview(limit: int = 50) -> dict[str, Any]:
         last = latest.get(entry["job"])
         schedule.append({**entry, "last_run": runs.as_dict(last) if last else None})
     ident = rt.identity
-    keys = services.key_lifecycle(ident).describe(services.key_policy(ident, rt.settings))
+    keys = ident.key_lifecycle.describe(rt.key_policy())
     ident.db.rollback()
     return {
         "queue": _queue_state(rt),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, cast
 
 import redis
@@ -17,14 +19,29 @@ from flask import Flask
 from rq import Queue, Retry
 
 from webapp.identity import Identity
+from webapp.identity.key_lifecycle import LifecyclePolicy
+from webapp.identity.purge import Retention
 from webapp.identity.revocation import SessionRevoked
 from webapp.identity.verify_cache import INVALIDATION_CHANNEL
+from webapp.settings import JobSettings
 
 from . import runs
-from .settings import JobSettings
 
 TASK = "webapp.jobs.tasks.execute"
+Task = Callable[..., dict[str, Any]]
+# Every job by name; filled by the ``@job`` decorators in ``tasks`` (imported with the package).
+TASKS: dict[str, Task] = {}
 log = structlog.get_logger("limen.jobs")
+
+
+def job(name: str) -> Callable[[Task], Task]:
+    """Register a job function under ``name`` (what is enqueued, scheduled and recorded)."""
+
+    def register(task: Task) -> Task:
+        TASKS[name] = task
+        return task
+
+    return register
 
 
 class JobsRuntime:
@@ -48,6 +65,24 @@ class JobsRuntime:
     def identity(self) -> Identity:
         return cast(Identity, self.app.extensions["limen.identity"])
 
+    # -- policies from the jobs' settings -------------------------------------------------
+    def key_policy(self) -> LifecyclePolicy:
+        return LifecyclePolicy(
+            rotation_days=self.settings.key_rotation_days,
+            publish_seconds=self.settings.key_publish_seconds,
+            access_token_ttl=self.identity.settings.access_token_ttl,
+            retire_margin_seconds=self.settings.key_retire_margin_seconds,
+        )
+
+    def retention(self) -> Retention:
+        return Retention(
+            audit_days=self.settings.audit_retention_days,
+            job_runs_days=self.settings.job_runs_retention_days,
+        )
+
+    def client_secret_overlap(self) -> timedelta:
+        return timedelta(seconds=self.settings.client_secret_overlap_seconds)
+
     def worker_connection(self) -> redis.Redis:
         """A connection for blocking dequeues (no short socket timeout); dev: the stand-in."""
         url = self.app.extensions["limen.settings"].redis_url
@@ -70,8 +105,6 @@ class JobsRuntime:
         at_front: bool = False,
     ) -> str:
         """Record a run and put its job on the queue; returns the run id (= RQ job id)."""
-        from .tasks import TASKS
-
         if name not in TASKS:
             raise KeyError(f"unknown job {name!r}; known: {sorted(TASKS)}")
         params = params or {}
@@ -192,12 +225,13 @@ class InvalidationListener(threading.Thread):
 
 
 def runtime(app: Flask, settings: JobSettings | None = None) -> JobsRuntime:
-    """The application's jobs runtime, built on first use (settings from LIMEN_* by default)."""
+    """The application's jobs runtime, built on first use (by default from the jobs section of
+    the app's settings)."""
     existing = app.extensions.get("limen.jobs")
     if existing is None:
         existing = app.extensions["limen.jobs"] = JobsRuntime(
             app,
-            settings or JobSettings(),  # type: ignore[call-arg]
+            settings or app.extensions["limen.settings"].jobs,
         )
     elif settings is not None and existing.settings != settings:
         existing.configure(settings)  # explicit settings (tests, embedding) win over LIMEN_*

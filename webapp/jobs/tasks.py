@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,10 +19,10 @@ from rq import get_current_job
 
 from webapp.extensions import db
 from webapp.identity import Identity
+from webapp.settings import JobSettings
 
-from . import runs, services
-from .runtime import JobsRuntime, runtime
-from .settings import JobSettings
+from . import runs
+from .runtime import TASKS, JobsRuntime, job, runtime
 
 
 class DeliveryFailed(Exception):
@@ -43,22 +42,21 @@ class Context:
         return self.runtime.settings
 
 
-Task = Callable[..., dict[str, Any]]
-
-
 # -- signing keys ---------------------------------------------------------------------------------
+@job("keys.maintain")
 def keys_maintain(ctx: Context) -> dict[str, Any]:
     """Publish a successor when the active key is due, promote it, retire what expired."""
-    lifecycle = services.key_lifecycle(ctx.identity)
-    done = lifecycle.advance(services.key_policy(ctx.identity, ctx.settings))
+    lifecycle = ctx.identity.key_lifecycle
+    done = lifecycle.advance(ctx.runtime.key_policy())
     if done:
         ctx.runtime.publish("keys")
     return {"transitions": [{"kid": t.kid, "to": t.to_state} for t in done]}
 
 
+@job("keys.rotate")
 def keys_rotate(ctx: Context, actor: str | None = None) -> dict[str, Any]:
     """On demand: publish a successor now; keys.maintain promotes it after the publish delay."""
-    lifecycle = services.key_lifecycle(ctx.identity)
+    lifecycle = ctx.identity.key_lifecycle
     row, created = lifecycle.request_rotation(actor)
     if created:
         ctx.runtime.publish("keys")
@@ -66,11 +64,12 @@ def keys_rotate(ctx: Context, actor: str | None = None) -> dict[str, Any]:
     return {"kid": row.kid, "created": created, "signs_from": int(signs_from)}
 
 
+@job("keys.revoke_signed")
 def keys_revoke_signed(
     ctx: Context, since: str, until: str, kids: list[str], actor: str | None = None
 ) -> dict[str, Any]:
     """After an emergency rotation: revoke every session that may hold the old key's tokens."""
-    lifecycle = services.key_lifecycle(ctx.identity)
+    lifecycle = ctx.identity.key_lifecycle
     revocation = ctx.identity.revocation
     checked = revoked = 0
     window = (datetime.fromisoformat(since), datetime.fromisoformat(until))
@@ -85,11 +84,12 @@ def keys_revoke_signed(
 
 
 # -- credentials ----------------------------------------------------------------------------------
+@job("credentials.maintain")
 def credentials_maintain(ctx: Context) -> dict[str, Any]:
     """Successors for API keys and client secrets with a rotation policy; drop dead secrets."""
-    rotation = services.credential_rotation(ctx.identity)
+    rotation = ctx.identity.credential_rotation
     keys = rotation.rotate_due_api_keys()
-    clients = rotation.rotate_due_client_secrets(services.client_secret_overlap(ctx.settings))
+    clients = rotation.rotate_due_client_secrets(ctx.runtime.client_secret_overlap())
     cleared = rotation.clear_expired_client_secrets()
     return {
         "api_keys_rotated": [old for old, _ in keys],
@@ -99,9 +99,10 @@ def credentials_maintain(ctx: Context) -> dict[str, Any]:
 
 
 # -- back-channel logout --------------------------------------------------------------------------
+@job("backchannel.deliver")
 def backchannel_deliver(ctx: Context, delivery_id: str) -> dict[str, Any]:
     """POST one logout token; a failure raises so RQ retries it with back-off."""
-    bcl = services.backchannel(ctx.identity)
+    bcl = ctx.identity.backchannel
     claimed = bcl.claim(delivery_id, ctx.settings.max_attempts)
     if claimed is None:
         return {"delivery_id": delivery_id, "skipped": "delivered, failed or being sent"}
@@ -131,9 +132,10 @@ def backchannel_deliver(ctx: Context, delivery_id: str) -> dict[str, Any]:
     raise DeliveryFailed(f"back-channel logout to {claimed.client_id} failed: {error}")
 
 
+@job("backchannel.sweep")
 def backchannel_sweep(ctx: Context) -> dict[str, Any]:
     """Send what the event path missed (enqueue failed, worker died); give up when used up."""
-    bcl = services.backchannel(ctx.identity)
+    bcl = ctx.identity.backchannel
     enqueued = given_up = 0
     for delivery_id, attempts in bcl.due():
         if attempts >= ctx.settings.max_attempts:
@@ -147,20 +149,10 @@ def backchannel_sweep(ctx: Context) -> dict[str, Any]:
 
 
 # -- purges ---------------------------------------------------------------------------------------
+@job("purge")
 def purge(ctx: Context) -> dict[str, Any]:
     """Expired codes, sessions and refresh families; audit rows past their retention."""
-    return services.purger(ctx.identity, ctx.settings).purge(services.retention(ctx.settings))
-
-
-TASKS: dict[str, Task] = {
-    "keys.maintain": keys_maintain,
-    "keys.rotate": keys_rotate,
-    "keys.revoke_signed": keys_revoke_signed,
-    "credentials.maintain": credentials_maintain,
-    "backchannel.deliver": backchannel_deliver,
-    "backchannel.sweep": backchannel_sweep,
-    "purge": purge,
-}
+    return ctx.identity.purger.purge(ctx.runtime.retention())
 
 
 def execute(name: str, **params: Any) -> dict[str, Any]:

@@ -9,14 +9,15 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
+from webapp.browser import signed_in_user
 from webapp.errors import register_json_errors
 from webapp.extensions import csrf, db, identity, limiter
 from webapp.http import current_principal, settings
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.errors import IdentityError, PermissionDenied
 from webapp.models import Session, User
-from webapp.portal.views import scope_descriptions, signed_in_user
 from webapp.ratelimits import token_client
+from webapp.scope_text import scope_descriptions
 
 from .server import oauth_server, user_info
 

@@ -15,7 +15,7 @@ from webapp.http import request_meta
 from webapp.identity import errors as ie
 from webapp.identity.clients import SUPPORTED_SCOPES
 from webapp.identity.users import is_admin_lock
-from webapp.models import SigningKey, User
+from webapp.models import User
 
 from . import bp
 from .guards import page, render
@@ -168,15 +168,16 @@ def admin_delete_client(client_id: str) -> Any:
 
 # -- signing keys and jobs --------------------------------------------------------------
 def signing_keys_page(message: str | None = None, error: str | None = None) -> Any:
-    rows = list(db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())))
-    schedule = {s["job"]: s for s in jobs.overview()["schedule"]}
+    overview = jobs.overview()
+    maintain = next((e for e in overview["schedule"] if e["job"] == "keys.maintain"), None)
     return render(
         "admin_signing_keys.html",
         "signing_keys",
-        keys=rows,
+        keys=overview["signing_keys"],
         message=message,
         error=error,
-        rotation=schedule.get("keys.rotate"),
+        rotation_days=overview["settings"]["key_rotation_days"],
+        maintain=maintain,
     )
 
 

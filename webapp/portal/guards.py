@@ -1,8 +1,5 @@
-"""Who is looking at a portal page, and what they may do there.
-
-Pages use the same cookie-borne access token and ``authenticate()`` as the API. An expired
-token is not a reason to sign in again: the page refreshes it (HttpOnly refresh cookie) and
-carries on; a revoked one is.
+"""Portal views' guards: who is looking at a page (see ``webapp.browser``), what they may do there,
+and how a page or its HTMX fragment is rendered.
 """
 
 from __future__ import annotations
@@ -15,35 +12,11 @@ from flask import g, render_template, request
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
 
-from webapp.extensions import db
-from webapp.http import current_principal
-from webapp.identity import Principal, rbac
-from webapp.identity import errors as ie
-from webapp.models import User
+from webapp.browser import portal_principal
+from webapp.identity import rbac
 
 F = TypeVar("F", bound=Callable[..., Any])
 htmx = HTMX()
-
-
-class SignInRequired(Exception):
-    """No usable portal session; ``expired`` means a refresh may bring it back."""
-
-    def __init__(self, expired: bool = False) -> None:
-        super().__init__("sign-in required")
-        self.expired = expired
-
-
-def portal_principal() -> tuple[User, Principal]:
-    try:
-        principal = current_principal(optional=True)
-    except ie.InvalidToken as exc:
-        raise SignInRequired(expired=exc.cause == "expired") from exc
-    if principal is None or principal.credential != "cookie":
-        raise SignInRequired()
-    user = db.session.get(User, principal.sub)
-    if user is None or not user.is_active:
-        raise SignInRequired()
-    return user, principal
 
 
 def page(permission: str | None = None) -> Callable[[F], F]:

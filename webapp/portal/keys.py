@@ -11,11 +11,10 @@ from webapp.extensions import db, identity
 from webapp.http import request_meta
 from webapp.identity import errors as ie
 from webapp.identity import rbac
-from webapp.jobs.services import credential_rotation
+from webapp.scope_text import scope_descriptions
 
 from . import bp
 from .guards import page, render
-from .views import SCOPE_TEXT
 
 EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
 GRACE_CHOICES = [("0", "Immediately"), ("3600", "1 hour"), ("86400", "1 day"), ("604800", "7 days")]
@@ -25,14 +24,14 @@ def keys_page(*, new_key: Any = None, error: str | None = None, status: int = 20
     ident = identity()
     rows = ident.api_keys.list_for(g.user.id)
     allowed = sorted(rbac.permissions_for(g.user.role_names))
-    expiring = credential_rotation(ident).upcoming_api_key_expiries(g.user.id, within_days=14)
+    expiring = ident.credential_rotation.upcoming_api_key_expiries(g.user.id, within_days=14)
     body = render(
         "keys.html",
         "keys",
         keys=rows,
         expiring=expiring,
         status_of=ident.api_keys.status,
-        scopes=[(s, SCOPE_TEXT.get(s, s)) for s in allowed],
+        scopes=scope_descriptions(allowed),
         new_key=new_key,
         error=error,
         expiry_choices=EXPIRY_CHOICES,
@@ -100,7 +99,7 @@ def revoke_key(key_id: str) -> Any:
 @page("keys:write")
 def collect_key(key_id: str) -> Any:
     try:
-        secret = credential_rotation(identity()).collect_api_key_secret(g.user.id, key_id)
+        secret = identity().credential_rotation.collect_api_key_secret(g.user.id, key_id)
     except ie.NotFound as exc:
         return keys_page(error=exc.detail, status=404)
     return keys_page(new_key=CollectedKey(secret))

@@ -7,12 +7,11 @@ from typing import Any
 from flask import g, redirect, render_template, request
 
 from webapp.extensions import identity, limiter
-from webapp.http import request_meta, set_token_cookies, settings
+from webapp.http import request_meta, safe_next, set_token_cookies, settings
 from webapp.identity import errors as ie
 
 from . import bp
 from .guards import page
-from .views import safe_next
 
 
 @bp.post("/login/verify")

@@ -7,54 +7,22 @@ from urllib.parse import urlsplit
 
 from flask import Response, g, redirect, render_template, request, url_for
 
+from webapp.browser import SignInRequired, signed_in_user
 from webapp.extensions import csrf, identity, limiter
-from webapp.http import clear_token_cookies, request_meta, set_token_cookies, settings
+from webapp.http import (
+    clear_token_cookies,
+    request_meta,
+    safe_next,
+    set_token_cookies,
+    settings,
+)
 from webapp.identity import errors as ie
 from webapp.ratelimits import login_account
+from webapp.scope_text import scope_descriptions
+from webapp.upstream import providers
 
 from . import bp
-from .guards import SignInRequired, can, htmx, is_htmx, page, portal_principal, render
-
-SCOPE_TEXT = {
-    "openid": "Confirm who you are",
-    "profile": "See your name and roles",
-    "email": "See your email address",
-    "offline_access": "Stay signed in (refresh tokens)",
-    "keys:read": "List your API keys",
-    "keys:write": "Create, rotate and revoke your API keys",
-    "sessions:read": "See your active sessions",
-    "sessions:write": "Sign out your sessions",
-    "users:read": "See all users (admin)",
-    "users:write": "Change users and roles (admin)",
-    "clients:read": "See OAuth clients (admin)",
-    "clients:write": "Manage OAuth clients (admin)",
-    "audit:read": "Read the audit log (admin)",
-    "jobs:read": "See background jobs (admin)",
-    "jobs:write": "Run background jobs (admin)",
-    "signing-keys:write": "Rotate signing keys (admin)",
-}
-
-
-def scope_descriptions(scopes: list[str]) -> list[tuple[str, str]]:
-    return [(s, SCOPE_TEXT.get(s, s)) for s in scopes]
-
-
-def safe_next(value: str | None) -> str:
-    """Only same-origin paths: never an absolute URL, never //host, never a backslash."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return url_for("portal.home")
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        return url_for("portal.home")
-    return value
-
-
-def signed_in_user() -> tuple[Any, Any]:
-    """(user, principal) behind the portal cookie, or (None, None)."""
-    try:
-        return portal_principal()
-    except SignInRequired:
-        return None, None
+from .guards import can, htmx, is_htmx, page, render
 
 
 def device_name(user_agent: str | None) -> str:
@@ -104,8 +72,6 @@ bp.add_app_template_filter(device_name, "device_name")
 
 @bp.app_context_processor
 def _portal_context() -> dict[str, Any]:
-    from webapp.auth.upstream import providers
-
     return {
         "user": g.get("user"),
         "can": can,

@@ -24,7 +24,7 @@ from tests.support.live import REPO_ROOT
 from webapp import create_app
 from webapp.extensions import db
 from webapp.jobs import init_app
-from webapp.jobs.settings import JobSettings
+from webapp.settings import JobSettings
 
 _DB_INDEX = itertools.cycle(range(1, 16))
 

@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.identity import RequestMeta
 from webapp.identity.backchannel import LOGOUT_EVENT
 from webapp.identity.tokens import Grant
-from webapp.jobs import overview, services
+from webapp.jobs import overview
 from webapp.models import AuditEvent, BackchannelDelivery
 
 from .conftest import JobsNode, wait_for
@@ -75,7 +75,7 @@ def test_logout_token_delivered_after_a_500(make_node: Any, receiver: Receiver) 
             name="RP", grants=["authorization_code"], redirect_uris=["https://rp.example/cb"]
         ).row
         db.session.commit()
-        services.backchannel(ident).set_uri(client.client_id, receiver.url, actor="test")
+        ident.backchannel.set_uri(client.client_id, receiver.url, actor="test")
         user = ident.accounts.create_user("bcl@example.com", "correct horse battery staple")
         db.session.commit()
         grant = Grant(user.id, user.id, ("analyst",), ("openid",), client.client_id, "password")

@@ -21,9 +21,9 @@ from webapp.extensions import db
 from webapp.identity import Identity, RequestMeta, build_passwords
 from webapp.identity.tokens import Grant, TokenSet
 from webapp.jobs import init_app
-from webapp.jobs.settings import JobSettings
 from webapp.jobs.worker import run_pending
 from webapp.models import User
+from webapp.settings import JobSettings
 
 # Each test gets its own Redis database (1..15): queues, locks and sessions never mix.
 _DB_INDEX = itertools.cycle(range(1, 16))

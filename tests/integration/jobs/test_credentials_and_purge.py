@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.identity import Credential
 from webapp.identity.errors import InvalidToken, NotFound
-from webapp.jobs import services
 from webapp.models import ApiKey, AuditEvent, AuthorizationCode, Session
 
 from .conftest import JobsHarness
@@ -28,7 +27,7 @@ def test_api_key_gets_a_successor_before_expiry_and_dies_after_grace(
         issued = ident.api_keys.create(owner, "ci", ["profile"], h.clock() + timedelta(days=30))
         db.session.commit()
         old_key, key_id = issued.secret, issued.row.id
-        rotation = services.credential_rotation(ident)
+        rotation = ident.credential_rotation
         rotation.set_api_key_policy(owner.id, key_id, rotate_before_days=7, grace_seconds=DAY)
 
         h.clock.advance(22 * DAY)  # 8 days left: not yet
@@ -59,7 +58,7 @@ def test_client_secret_rotates_on_schedule_and_old_secret_dies(harness: JobsHarn
         registered = ident.clients.register(name="svc", grants=["client_credentials"])
         db.session.commit()
         client_id, old_secret = registered.row.client_id, registered.secret
-        rotation = services.credential_rotation(ident)
+        rotation = ident.credential_rotation
         rotation.set_client_secret_policy(client_id, rotation_days=90)
 
         h.clock.advance(90 * DAY)

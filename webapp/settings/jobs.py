@@ -1,12 +1,6 @@
-"""Settings of the background jobs, read from ``LIMEN_*`` environment variables.
-
-Kept apart from ``webapp.settings`` so the jobs can grow without touching the web settings;
-same precedence (defaults < environment < explicit overrides) and the same validation style.
-"""
+"""The background jobs' section of the settings (``Settings.jobs``), from ``LIMEN_*``."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +19,8 @@ DEFAULT_INTERVALS = {
 
 
 class JobSettings(BaseSettings):
+    """The background jobs' section (``Settings.jobs``): schedule, retries, retention."""
+
     model_config = SettingsConfigDict(env_prefix="LIMEN_", extra="ignore", frozen=True)
 
     jobs_queue: str = Field("limen", pattern=r"^[A-Za-z0-9._:-]{1,64}$")
@@ -86,7 +82,3 @@ class JobSettings(BaseSettings):
                 "that do not refetch JWKS on an unknown kid may reject tokens after a rotation."
             )
         return found
-
-
-def job_settings(**overrides: Any) -> JobSettings:
-    return JobSettings(**overrides)

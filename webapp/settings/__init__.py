@@ -1,21 +1,37 @@
 """Typed settings read from ``LIMEN_*`` environment variables and validated at start-up.
 
-Precedence: defaults < environment < explicit keyword overrides (what tests pass to
-``create_app``). ``problems()`` explains every misconfiguration together with its fix;
-production refuses to start while any remains.
+One tree: ``Settings`` (the server, tokens, rate limits, …) with nested sections ``jobs``
+(``JobSettings``) and ``upstream`` (one ``UpstreamSettings`` per identity provider), all read
+from the same flat ``LIMEN_*`` names and built once, then passed down to the web app, the worker
+and cron alike. Precedence: defaults < environment < explicit keyword overrides (what tests pass
+to ``create_app``). ``problems()`` explains every misconfiguration together with its fix;
+``unknown_variables()`` names every ``LIMEN_*`` variable no part of Limen reads (a typo is an
+error at start-up, not silently ignored).
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .jobs import JobSettings
+from .upstream import (
+    UPSTREAM_PREFIX,
+    UPSTREAM_SUFFIXES,
+    UpstreamSettings,
+    upstream_from_environ,
+    upstream_names,
+    variable_for,
+)
 
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_INSTANCE = Path.cwd() / "instance"
@@ -81,6 +97,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
     trusted_proxies: int = Field(0, ge=0, le=5)
+
+    # Sections, read from the same environment (explicit overrides replace a whole section).
+    jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
+    upstream: tuple[UpstreamSettings, ...] = Field(
+        default_factory=lambda: upstream_from_environ(os.environ)
+    )
 
     @field_validator("issuer")
     @classmethod
@@ -184,3 +206,93 @@ def development_secret(instance_path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
     return value
+
+
+# LIMEN_* names that other parts of Limen read, not the server: the `limen` CLI and its SDK
+# (docs/cli.md) and the test suite's artifacts folder. A server ignores them.
+CLIENT_VARIABLES = frozenset(
+    {
+        "LIMEN_SERVER",
+        "LIMEN_PROFILE",
+        "LIMEN_PROVIDER",
+        "LIMEN_CLIENT_ID",
+        "LIMEN_CLIENT_SECRET",
+        "LIMEN_API_KEY",
+        "LIMEN_TOKEN",
+        "LIMEN_CONFIG_DIR",
+        "LIMEN_STORAGE",
+        "LIMEN_DEBUG",
+        "LIMEN_NO_PLUGINS",
+        "LIMEN_BROWSER",
+        "LIMEN_EXEC_TOKEN_COMMAND",
+        "LIMEN_TEST_ARTIFACTS",
+    }
+)
+
+
+def _env_names(model: type[BaseSettings]) -> set[str]:
+    return {f"LIMEN_{name.upper()}" for name in model.model_fields}
+
+
+def server_variables(environ: Mapping[str, str]) -> set[str]:
+    """Every ``LIMEN_*`` name the server reads, given the providers this environment names."""
+    names = (_env_names(Settings) - {"LIMEN_JOBS", "LIMEN_UPSTREAM"}) | _env_names(JobSettings)
+    names.add(UPSTREAM_PREFIX + "PROVIDERS")
+    for provider in upstream_names(environ):
+        key = UPSTREAM_PREFIX + provider.upper().replace("-", "_") + "_"
+        names.update(key + suffix for suffix in UPSTREAM_SUFFIXES)
+    return names
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line per ``LIMEN_*`` variable no part of Limen reads, with a "did you mean"."""
+    known = server_variables(environ)
+    found = []
+    for name in sorted(n for n in environ if n.startswith("LIMEN_")):
+        if name in known or name in CLIENT_VARIABLES:
+            continue
+        close = difflib.get_close_matches(name, sorted(known | CLIENT_VARIABLES), n=1, cutoff=0.8)
+        if close:
+            hint = f"did you mean {close[0]}?"
+        elif name.startswith(UPSTREAM_PREFIX):
+            hint = "name the provider in LIMEN_UPSTREAM_PROVIDERS, or check the suffix."
+        else:
+            hint = "remove it (see docs/operations.md for every setting)."
+        found.append(f"{name} is not a Limen setting: {hint}")
+    return found
+
+
+def _masked(name: str, value: object) -> str:
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    text = "" if value is None else str(value)
+    if name.endswith("_URL") and "@" in text:
+        scheme, _, rest = text.partition("://")
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:********@{host}" if ":" in credentials else text
+    return text
+
+
+def effective_settings(settings: Settings) -> list[tuple[str, str]]:
+    """(variable, value) for every setting in force, secrets and URL passwords masked."""
+    rows = []
+    for field in Settings.model_fields:
+        if field in ("jobs", "upstream"):
+            continue
+        rows.append((f"LIMEN_{field.upper()}", _masked(field.upper(), getattr(settings, field))))
+    rows.append((UPSTREAM_PREFIX + "PROVIDERS", ",".join(p.name for p in settings.upstream)))
+    for field in JobSettings.model_fields:
+        rows.append((f"LIMEN_{field.upper()}", str(getattr(settings.jobs, field))))
+    github_only = ("api_url", "allowed_orgs")
+    for provider in settings.upstream:
+        for field in UpstreamSettings.model_fields:
+            if field == "name" or (field in github_only and provider.kind != "github"):
+                continue
+            value = getattr(provider, field)
+            if isinstance(value, dict):
+                value = ",".join(f"{k}={v}" for k, v in value.items())
+            elif isinstance(value, frozenset):
+                value = ",".join(sorted(value))
+            rows.append((variable_for(provider, field), _masked(field.upper(), value)))
+    return rows

@@ -1,0 +1,143 @@
+"""Limen's application factory (``webapp.create_app`` is this ``create_app``).
+
+``create_app(settings=None)``: defaults, then ``LIMEN_*`` environment variables, then the
+explicit override (what tests pass). Production refuses to start while any setting is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from pydantic import SecretStr
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp import logs, security
+from webapp.extensions import MIGRATIONS, csrf, db, limiter, migrate, redis_store
+from webapp.settings import Settings, development_secret, unknown_variables
+
+
+class ConfigurationError(RuntimeError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("Limen cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+def resolve_settings(settings: Settings | dict[str, Any] | None) -> Settings:
+    """The settings tree: ``settings`` as given, else built from defaults, ``LIMEN_*`` and the
+    overrides in the dict. A malformed value is a ConfigurationError naming the variable."""
+    try:
+        resolved = settings if isinstance(settings, Settings) else Settings(**(settings or {}))
+    except ValueError as exc:  # pydantic's ValidationError is one; so are upstream sections
+        raise ConfigurationError([str(exc)]) from exc
+    if not resolved.is_production and resolved.secret_key is None:
+        resolved = resolved.model_copy(
+            update={"secret_key": SecretStr(development_secret(resolved.instance_path))}
+        )
+    return resolved
+
+
+def _flask_config(s: Settings) -> dict[str, Any]:
+    url = s.sqlalchemy_url
+    engine: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        engine = {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    return {
+        "SECRET_KEY": s.secret_key_value(),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine,
+        "MAX_CONTENT_LENGTH": s.max_body_bytes,
+        "SESSION_COOKIE_NAME": s.cookie_prefix_host + "limen_session",
+        "SESSION_COOKIE_SECURE": s.cookie_secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(seconds=s.refresh_token_ttl),
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_ENABLED": s.ratelimit_enabled,
+        "RATELIMIT_STORAGE_URI": s.redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,  # its Retry-After would leak onto 423s
+        "RATELIMIT_KEY_PREFIX": "limen-rl",
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
+    s = resolve_settings(settings)
+    problems = s.problems()
+    if s.is_production and problems:
+        raise ConfigurationError(problems)
+    unknown = unknown_variables(os.environ)
+    if unknown:  # a misspelled setting would otherwise be silently ignored, in any mode
+        raise ConfigurationError(unknown)
+
+    app = Flask(
+        __name__,
+        instance_path=str(s.instance_path.resolve()),
+        static_folder=str(Path(__file__).resolve().parent.parent / "static"),
+    )
+    app.config.update(_flask_config(s))
+    app.extensions["limen.settings"] = s
+    if s.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=s.trusted_proxies,
+            x_proto=s.trusted_proxies,
+            x_host=s.trusted_proxies,
+        )
+
+    logs.configure(s.effective_log_format, s.log_level)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    redis_store.init_app(app, s.redis_url)
+    _build_identity(app, s)
+    from webapp import jobs
+
+    jobs.init_app(app, s.jobs)  # back-channel fan-out on revocation; key-ring invalidation listener
+
+    from webapp import api, auth, errors, health, oauth, portal
+    from webapp.oauth.server import configure_oauth
+
+    configure_oauth(app)
+    from webapp.auth.upstream import init_upstream
+
+    init_upstream(app, s.upstream)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(oauth.wellknown)
+    app.register_blueprint(portal.bp)
+    errors.register_app_errors(app)
+    logs.init_app(app)
+    security.init_app(app, hsts=s.issuer.startswith("https://"))
+    return app
+
+
+def _build_identity(app: Flask, s: Settings) -> None:
+    from webapp.identity import Identity, build_passwords
+
+    app.extensions["limen.identity"] = Identity(
+        db=db.session,  # type: ignore[arg-type]
+        redis_client=app.extensions["limen.redis"],
+        settings=s,
+        passwords=build_passwords(s),
+    )
