@@ -1,7 +1,7 @@
 """The parts every benchmark row uses: a private deployment, wrk, and side-by-side rounds.
 
 A ``Deployment`` is what production runs, on private instances started here: PostgreSQL,
-redis-server, gunicorn (2 workers, gthread) serving ``webapp:create_app()``, an RQ worker
+redis-server, granian (2 workers, blocking threads) serving ``webapp:create_app()``, an RQ worker
 and the cron process. ``Wrk`` drives load from a separate process on loopback and parses
 wrk's report. ``alternate`` runs two (or more) measurements in turns, so a slow moment of the
 shared machine hits both sides of a ratio alike.
@@ -10,6 +10,7 @@ shared machine hits both sides of a ratio alike.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -56,7 +57,7 @@ def production_env(redis_url: str, database_url: str, **extra: str) -> dict[str,
 
 
 class Deployment:
-    """gunicorn + (optionally) the RQ worker and cron, against a database and Redis."""
+    """granian + (optionally) the RQ worker and cron, against a database and Redis."""
 
     def __init__(self, name: str, env: dict[str, str], tmp: Path) -> None:
         self.name, self.env, self.tmp = name, env, tmp
@@ -65,7 +66,7 @@ class Deployment:
         self.env["LIMEN_ISSUER"] = self.url
         self.web: subprocess.Popen[bytes] | None = None
         self.others: list[subprocess.Popen[bytes]] = []
-        self.access_log = tmp / f"{name}-access.log"
+        self.access_log = tmp / f"{name}-web.log"  # Limen's JSON request log (stdout)
 
     def python(self, *args: str, stdin: str | None = None, timeout: float = 300) -> str:
         out = subprocess.run(  # noqa: S603 (our own interpreter and modules)
@@ -98,31 +99,28 @@ class Deployment:
         self.python("-m", "webapp.cli", "db", "upgrade")
 
     def start_web(self, *, access_log: bool = False) -> None:
+        """granian, as ``limen-server run`` serves; ``access_log`` is kept for callers: Limen's
+        own JSON request log (always on) says which worker (pid) answered each request id."""
         args = [
             "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{self.port}",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
             "--workers",
             str(WEB_WORKERS),
-            "--threads",
+            "--blocking-threads",
             str(WEB_THREADS),
-            "--worker-class",
-            "gthread",
             "--backlog",
             "2048",
-            "--no-control-socket",  # gunicorn 27: else every gunicorn shares ~/.gunicorn/
+            "--no-ws",
         ]
-        if access_log:
-            # The worker's pid and the request id: which worker answered which probe.
-            args += [
-                "--access-logfile",
-                str(self.access_log),
-                "--access-logformat",
-                "%(p)s %({x-request-id}i)s %(s)s",
-            ]
-        self.web = self._spawn("gunicorn", *args, "webapp:create_app()")
-        wait_ready(f"{self.url}/healthz", what=f"{self.name} gunicorn")
+        self.web = self._spawn("web", *args, "webapp:create_app")
+        wait_ready(f"{self.url}/healthz", what=f"{self.name} granian")
 
     def stop_web(self) -> None:
         if self.web is not None:
@@ -134,12 +132,17 @@ class Deployment:
         self.others.append(self._spawn("cron", "-m", "webapp.jobs", "cron"))
 
     def pids_by_request(self) -> dict[str, str]:
-        """Which worker (pid) answered each request id (needs ``start_web(access_log=True)``)."""
+        """Which worker (pid) answered each request id, from Limen's JSON request log."""
         out = {}
-        for line in self.access_log.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 3:
-                out[parts[1]] = parts[0].strip("<>")  # gunicorn writes "<pid>"
+        for line in self.access_log.read_text(errors="replace").splitlines():
+            if '"request"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("event") == "request" and entry.get("request_id"):
+                out[entry["request_id"]] = str(entry.get("pid"))
         return out
 
     def worker_pids(self) -> list[int]:

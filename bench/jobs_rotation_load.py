@@ -1,10 +1,10 @@
-"""Signing keys rotate three times while tokens are verified non-stop on two gunicorn workers,
+"""Signing keys rotate three times while tokens are verified non-stop on two granian workers,
 then an admin disables a user and every worker must reject that user's token.
 
     .venv/bin/python bench/jobs_rotation_load.py [--seconds-between 4] [--threads 6]
 
 Everything is real and private to the run: redis-server, a SQLite (or --postgres) database,
-gunicorn with 2 workers, `python -m webapp.jobs worker` and `cron`. Time is compressed with
+granian with 2 workers, `python -m webapp.jobs worker` and `cron`. Time is compressed with
 settings (access tokens live 20 s, keys are published 3 s before they sign, retire 10 s after
 the last token they signed expires); the mechanism is the production one. Prints the numbers.
 """
@@ -49,7 +49,7 @@ def kid_of(token: str) -> str:
 
 
 class Stack(Deployment):
-    """The bench harness's deployment: gunicorn (2 workers, access log by pid), worker, cron."""
+    """The bench harness's deployment: granian (2 workers, request log by pid), worker, cron."""
 
     def __init__(self, env: dict[str, str], tmp: Path) -> None:
         super().__init__("jobs", env, tmp)
@@ -209,7 +209,7 @@ def measure_propagation(stack: Stack, db_url: str, email: str, probes: int) -> d
     stop.set()
     for t in threads:
         t.join()
-    time.sleep(0.5)  # let gunicorn flush its access log
+    time.sleep(0.5)  # let the workers write their request log lines
     pid_of = stack.pids_by_request()
     first_reject: dict[str, float] = {}
     last_accept: dict[str, float] = {}

@@ -3,9 +3,10 @@
     scripts/bench                # installs wrk and the peers, then runs this
     .venv/bin/python bench/run.py [--rows 1,2,3] [--seconds 5] [--rounds 3] [--json out.json]
 
-Starts private PostgreSQL and Redis, Limen as production runs it (gunicorn, 2 gthread workers,
-an RQ worker and cron), the peers (npm oidc-provider, django-oauth-toolkit) for the token
-endpoint, and drives everything with wrk from a separate process on loopback.
+Starts private PostgreSQL and Redis, Limen as production runs it (granian, 2 workers with
+blocking threads, an RQ worker and cron), the peers (npm oidc-provider,
+django-oauth-toolkit) for the token endpoint, and drives everything with wrk from a separate
+process on loopback.
 """
 
 from __future__ import annotations
@@ -474,12 +475,12 @@ class Bench:
                 for t in threads:
                     t.join()
                 marks.append((trial, kind, t0, t0_wall, t_done))
-        time.sleep(1.0)  # gunicorn's access log
+        time.sleep(1.0)  # the workers' request log lines
         pid_of = dep.pids_by_request()
         # When each refusal happened: the server's own log line for the request (written as
         # the answer is made; same clock as t0_wall), not when the probe got the answer back.
         refused_at: dict[str, float] = {}
-        server_log = self.tmp / f"{dep.name}-gunicorn.log"
+        server_log = dep.access_log
         for line in server_log.read_text(errors="replace").splitlines():
             if '"status": 401' not in line:
                 continue
@@ -811,7 +812,7 @@ def main() -> None:
     print()
     print(f"Limen benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {bench.machine()}")
     print(
-        f"gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads (gthread); wrk on loopback; "
+        f"granian {WEB_WORKERS} workers x {WEB_THREADS} blocking threads; wrk on loopback; "
         f"{args.rounds} alternating rounds of {args.seconds:.0f} s per figure; took "
         f"{took / 60:.1f} min"
     )

@@ -1,5 +1,5 @@
 """Fixtures that start the real parts: a private redis-server, a private PostgreSQL cluster,
-and Limen itself under gunicorn — once per session, cleaned up at the end."""
+and Limen itself under granian — once per session, cleaned up at the end."""
 
 from __future__ import annotations
 

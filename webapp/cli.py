@@ -16,6 +16,7 @@ from werkzeug.serving import run_simple
 
 from webapp import ConfigurationError, create_app, resolve_settings
 from webapp.diagnostics import run_checks
+from webapp.factory import checked_settings
 from webapp.jobs.commands import cron_command, rotate_keys_command, worker_command
 from webapp.settings import effective_settings, unknown_variables
 
@@ -81,35 +82,53 @@ def dev(host: str, port: int, instance: Path) -> None:
 
 
 @main.command("run", with_appcontext=False)
-@click.option("--bind", default="127.0.0.1:8000", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, metavar="HOST:PORT")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option(
     "--threads",
     default=4,
     show_default=True,
-    type=int,
-    help="Threads per worker (gthread): a sign-in waiting for its password check does not "
+    type=click.IntRange(1, 256),
+    help="Blocking threads per worker: a sign-in waiting for its password check does not "
     "hold up API calls.",
 )
-def run(bind: str, workers: int, threads: int) -> None:
-    """The production web server (gunicorn running webapp:create_app())."""
-    from gunicorn.app.base import BaseApplication
+@click.option("--access-log/--no-access-log", default=False, show_default=True)
+def run(bind: str, workers: int, threads: int, access_log: bool) -> None:
+    """The production web server: granian (a Rust HTTP server, WSGI interface) running
+    webapp:create_app() in WORKERS processes. SIGHUP reloads the workers gracefully."""
+    from granian.constants import Interfaces
+    from granian.server import Server
 
-    class _Gunicorn(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in {
-                "bind": bind,
-                "workers": workers,
-                "threads": threads,
-                "worker_class": "gthread" if threads > 1 else "sync",
-                "accesslog": None,
-            }.items():
-                self.cfg.set(key, value)
+    host, port = parse_bind(bind)
+    try:
+        checked_settings(None)  # explain a bad configuration once, here, not in every worker
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        click.echo("Run `limen-server check` for details.", err=True)
+        sys.exit(1)
+    Server(
+        "webapp:create_app",
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=host,
+        port=port,
+        workers=workers,
+        blocking_threads=threads,
+        log_access=access_log,
+        respawn_failed_workers=True,
+        workers_kill_timeout=30,
+    ).serve()
 
-        def load(self) -> Flask:
-            return _factory()
 
-    _Gunicorn().run()
+def parse_bind(bind: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets) -> (host, port), or a usage error."""
+    host, sep, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(
+            f"{bind!r} is not HOST:PORT, e.g. 0.0.0.0:8000", param_hint="--bind"
+        )
+    return host, int(port)
 
 
 @main.command("check", with_appcontext=False)

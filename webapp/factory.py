@@ -78,7 +78,9 @@ def _flask_config(s: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
+def checked_settings(settings: Settings | dict[str, Any] | None = None) -> Settings:
+    """The settings tree, or a ConfigurationError listing every problem: production refuses
+    an unsafe configuration, and any mode refuses an unknown ``LIMEN_*`` variable."""
     s = resolve_settings(settings)
     problems = s.problems()
     if s.is_production and problems:
@@ -86,6 +88,11 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     unknown = unknown_variables(os.environ)
     if unknown:  # a misspelled setting would otherwise be silently ignored, in any mode
         raise ConfigurationError(unknown)
+    return s
+
+
+def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
+    s = checked_settings(settings)
 
     app = Flask(
         __name__,

@@ -7,6 +7,7 @@ Nothing here reads bodies, query strings or credential headers, so no secret can
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -86,5 +87,6 @@ def init_app(app: Flask) -> None:
             sub=principal.sub if principal else None,
             client_id=principal.client_id if principal else None,
             ip=request.remote_addr,
+            pid=os.getpid(),  # which worker answered (benchmarks attribute refusals by it)
         )
         return response

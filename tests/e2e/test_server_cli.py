@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -181,33 +182,77 @@ def test_create_user_from_stdin_then_sign_in(server):
     assert weak.returncode == 1 and "at least" in weak.stderr
 
 
-def test_run_serves_the_app_under_gunicorn(server):
+def start_run(server, *args: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**server.env, "LIMEN_ISSUER": server.env["LIMEN_ISSUER"]}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "webapp.cli",
-            "run",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-        ],
+        [sys.executable, "-m", "webapp.cli", "run", "--bind", f"127.0.0.1:{port}", *args],
         cwd=REPO_ROOT,
-        env=env,
+        env=server.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base)
+    return proc, base
+
+
+def get_on(sock: socket.socket) -> bytes:
+    """One GET /healthz on an open connection; the whole answer (it is small)."""
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def test_run_serves_on_granian_and_keeps_idle_connections_past_client_reuse(server):
+    proc, base = start_run(server, "--workers", "2", "--threads", "2")
     try:
-        wait_healthy(f"http://127.0.0.1:{port}")
-        ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
-        assert ready.status_code == 200
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1]))) as sock:
+            sock.settimeout(5)
+            assert get_on(sock).startswith(b"HTTP/1.1 200")
+            # Node's fetch reuses an idle connection for ~4-5 s (openid-client RPs): the
+            # server must not close it before then (gunicorn gthread closed after 2 s).
+            time.sleep(6)
+            assert get_on(sock).startswith(b"HTTP/1.1 200")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(15)
+
+
+def test_run_reloads_workers_gracefully_on_sighup(server):
+    proc, base = start_run(server, "--workers", "1")
+    try:
+        os.kill(proc.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        answered = 0
+        while time.monotonic() < deadline and answered < 50:
+            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            answered += 1
+        assert proc.poll() is None and answered == 50
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
+
+
+def test_run_refuses_a_bad_configuration_once_with_its_explanation(server):
+    env = {**server.env, "LIMEN_SECRET_KEY": "short"}
+    out = subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "run", "--bind", "127.0.0.1:1"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert "LIMEN_SECRET_KEY is only 5 characters" in out.stderr
 
 
 def test_check_finds_a_peer_publishing_other_keys(server, make_database, start_server):

@@ -1,1 +1,1 @@
-"""Test-support helpers: private Redis/PostgreSQL servers and a live gunicorn server."""
+"""Test-support helpers: private Redis/PostgreSQL servers and a live Limen server (granian)."""

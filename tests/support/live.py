@@ -1,4 +1,4 @@
-"""Run the Limen WSGI app under a real gunicorn in a subprocess."""
+"""Run the Limen WSGI app under granian (the production server) in a subprocess."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class LiveServer(Managed):
-    """gunicorn serving ``webapp:create_app()`` on a loopback port.
+    """granian serving ``webapp:create_app()`` (WSGI) on a loopback port, as
+    ``limen-server run`` does.
 
     ``env`` overrides the inherited environment; ``LIMEN_ISSUER`` defaults to the server's
     own URL. The database is migrated first unless ``migrate=False``.
     """
 
-    APP = "webapp:create_app()"
+    APP = "webapp:create_app"
     MIGRATE_CMD = ("-m", "webapp.cli", "db", "upgrade")
 
     def __init__(
@@ -71,7 +72,7 @@ class LiveServer(Managed):
         return self._proc is not None and self._proc.poll() is None
 
     def log_text(self) -> str:
-        """gunicorn's combined stdout/stderr (still available after ``stop()``)."""
+        """The server's combined stdout/stderr (still available after ``stop()``)."""
         if self.log_path is not None and self.log_path.exists():
             return self.log_path.read_text(errors="replace")
         return self._last_log
@@ -94,31 +95,32 @@ class LiveServer(Managed):
             )
 
     def start(self, timeout: float = 30.0) -> None:
-        """Migrate (optionally), start gunicorn and wait for ``/healthz`` to answer 200."""
+        """Migrate (optionally), start granian and wait for ``/healthz`` to answer 200."""
         if self.running:
             return
         if self._migrate:
             self.migrate()
         self._dir = Path(tempfile.mkdtemp(prefix="limen-live-"))
-        self.log_path = self._dir / "gunicorn.log"
+        self.log_path = self._dir / "server.log"
         cmd = [
             sys.executable,
             "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{self._port}",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self._port),
             "--workers",
             str(self._workers),
-            "--worker-class",
-            "sync" if self._threads == 1 else "gthread",
-            "--threads",
+            "--blocking-threads",
             str(self._threads),
-            "--timeout",
-            "60",
-            "--graceful-timeout",
-            "2",
-            "--access-logfile",
-            "-",
+            "--no-ws",
+            "--access-log",  # scanned for secrets with the rest of the log
+            "--workers-kill-timeout",
+            "5",
             self.APP,
         ]
         with self.log_path.open("wb") as log:
@@ -146,7 +148,7 @@ class LiveServer(Managed):
             while True:
                 if self._proc.poll() is not None:
                     raise RuntimeError(
-                        f"gunicorn exited early with status {self._proc.returncode}\n"
+                        f"the server exited early with status {self._proc.returncode}\n"
                         + log_tail(self.log_path, lines=60)
                     )
                 try:
@@ -158,7 +160,7 @@ class LiveServer(Managed):
                     last = repr(exc)
                 if time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"gunicorn on {self.url} not healthy after {timeout:.0f}s ({last})\n"
+                        f"the server on {self.url} not healthy after {timeout:.0f}s ({last})\n"
                         + log_tail(self.log_path, lines=60)
                     )
                 time.sleep(0.1)
