@@ -37,7 +37,8 @@ HOST_ONLY = (
 def cli_server(
     make_database: Callable[[str], str], start_server: Callable[..., LiveServer]
 ) -> LiveServer:
-    return start_server(make_database("sqlite"))
+    # Lockouts last long enough to be seen from a loaded machine (the CLI tests never wait one out).
+    return start_server(make_database("sqlite"), LIMEN_LOCKOUT_SECONDS="120")
 
 
 @pytest.fixture(scope="session")
