@@ -88,6 +88,7 @@ def _failure(provider: UpstreamProvider, reason: str, message: str, status: int 
 
 @bp.get("/login/<name>")
 def upstream_login(name: str) -> Any:
+    from webapp.portal.handoff import top_level
     from webapp.portal.views import safe_next
 
     client, provider = _client(name)
@@ -110,7 +111,7 @@ def upstream_login(name: str) -> Any:
                 f"{provider.label} identifies itself as {metadata.get('issuer')!r}, "
                 f"not {provider.issuer!r}; an administrator must fix its issuer.",
             )
-    return client.authorize_redirect(callback)
+    return top_level(client.authorize_redirect(callback))  # never an XHR to the provider
 
 
 @bp.get("/callback/<name>")

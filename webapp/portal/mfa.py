@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, redirect, render_template, request
+from flask import g, render_template, request
 
 from webapp.extensions import identity, limiter
 from webapp.http import request_meta, set_token_cookies, settings
@@ -12,6 +12,7 @@ from webapp.identity import errors as ie
 
 from . import bp
 from .guards import page
+from .handoff import allow_pending_redirect, navigate
 from .views import safe_next
 
 
@@ -20,18 +21,22 @@ from .views import safe_next
 def login_verify() -> Any:
     """Second step of a sign-in: the ticket from a correct password, and the code."""
     target = safe_next(request.form.get("next"))
+    allow_pending_redirect(target)
     ticket = request.form.get("ticket", "")[:64]
     code = request.form.get("otp", "").strip()[:32]
+    email = request.form.get("email", "")[:320]  # only to fill in the form again
     try:
         tokens = identity().complete_second_step(ticket, code, request_meta())
     except ie.AccountLocked as exc:
-        return render_template("login.html", next=target, email="", error=exc.detail), 423
+        return render_template("login.html", next=target, email=email, error=exc.detail), 423
     except ie.InvalidCredentials as exc:
         retry = getattr(exc, "retry_ticket", None)
         if retry is None:
-            return render_template("login.html", next=target, email="", error=exc.detail), 401
-        return render_template("login_otp.html", ticket=retry, next=target, error=exc.detail), 401
-    response = redirect(target, 303)
+            return render_template("login.html", next=target, email=email, error=exc.detail), 401
+        return render_template(
+            "login_otp.html", ticket=retry, next=target, email=email, error=exc.detail
+        ), 401
+    response = navigate(target)
     set_token_cookies(response, tokens)
     return response
 

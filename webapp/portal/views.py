@@ -14,6 +14,7 @@ from webapp.ratelimits import login_account
 
 from . import bp
 from .guards import SignInRequired, can, htmx, is_htmx, page, portal_principal, render
+from .handoff import allow_pending_redirect, navigate
 
 SCOPE_TEXT = {
     "openid": "Confirm who you are",
@@ -182,6 +183,7 @@ def revoke_other_sessions() -> Any:
 @limiter.limit(lambda: settings().ratelimit_login_account, methods=["POST"], key_func=login_account)
 def login() -> Any:
     target = safe_next(request.values.get("next"))
+    allow_pending_redirect(target)
     if request.method == "GET":
         return render_template("login.html", next=target, email="")
     email = request.form.get("email", "")[:320]
@@ -194,10 +196,10 @@ def login() -> Any:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         return _login_error(email, target, exc.detail, 423, headers)
     except ie.MfaRequired as exc:
-        return render_template("login_otp.html", ticket=exc.ticket, next=target), 200
+        return render_template("login_otp.html", ticket=exc.ticket, next=target, email=email)
     except (ie.InvalidCredentials, ie.AccountDisabled) as exc:
         return _login_error(email, target, exc.detail, 401)
-    response = redirect(target, 303)
+    response = navigate(target)
     set_token_cookies(response, tokens)
     return response
 
