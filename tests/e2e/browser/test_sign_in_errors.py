@@ -53,3 +53,18 @@ def test_wrong_second_factor_code(node, new_page):
     expect(alert).to_contain_text("one-time code is wrong")
     expect(alert).to_be_focused()
     expect(page.get_by_text(f"Signing in as {account.email}")).to_be_visible()
+
+
+BOOST_THE_FORM = """() => {
+  const form = document.querySelector('form[action="/login"]');
+  form.setAttribute("hx-boost", "true");
+  htmx.process(form);
+}"""
+
+
+def test_a_refusal_answered_to_htmx_is_shown_not_taken_for_an_expired_session(node, new_page):
+    account, page = registered(node), new_page()
+    page.goto(f"{node.url}/login")
+    page.evaluate(BOOST_THE_FORM)  # as any boosted form would be
+    sign_in(page, account.email, "not the password")
+    assert_refused(page, account.email, "email or password is incorrect")
