@@ -2,7 +2,7 @@
 // - sends the CSRF token with every HTMX request;
 // - when a request gets 401 because the access token expired, refreshes the session once
 //   (POST /auth/refresh with the HttpOnly cookie) and retries; if that fails, goes to
-//   sign-in and comes back here afterwards;
+//   sign-in and comes back here afterwards; any other 401 (a refused sign-in) is shown;
 // - copy buttons for secrets shown once.
 (function () {
   "use strict";
@@ -43,9 +43,23 @@
     event.detail.headers["X-CSRFToken"] = csrfToken();
   });
 
+  function sessionEnded(xhr) {
+    // Only the portal's sign-in guard says "sign in again" (X-Limen-Sign-In); any other 401
+    // (a wrong password or code) is a page to show, not an expired session.
+    return !!xhr && xhr.status === 401 && xhr.getResponseHeader("X-Limen-Sign-In") !== null;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status === 401 && !sessionEnded(xhr)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     var detail = event.detail;
-    if (!detail.xhr || detail.xhr.status !== 401) {
+    if (!sessionEnded(detail.xhr)) {
       return;
     }
     var config = detail.requestConfig || {};

@@ -41,6 +41,11 @@ def request_meta() -> RequestMeta:
     )
 
 
+def is_htmx() -> bool:
+    """The request was made by htmx (an XHR that must not follow a redirect off-origin)."""
+    return bool(request.headers.get("HX-Request"))
+
+
 def safe_next(value: str | None) -> str:
     """Where to go after sign-in: only same-origin paths (never an absolute URL, never
     //host, never a backslash); anything else is the portal's home."""

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import secrets
 import socket
-import webbrowser
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -16,7 +15,7 @@ from ..credentials import Credentials
 from ..errors import LimenError, UsageError
 from ..hookspecs import hookimpl
 from . import LoginContext, Provider
-from .auto import can_open_browser
+from .launch import open_sign_in_url
 from .loopback import CALLBACK_PATH, CallbackRejected, LoopbackReceiver
 
 DEFAULT_TIMEOUT = 300
@@ -139,9 +138,9 @@ class BrowserProvider(Provider):
 
     def _show(self, context: LoginContext, url: str, fixed_port: int | None) -> None:
         console = context.console
-        opened = False
-        if not context.option("no_browser") and can_open_browser(context.env, context.interactive):
-            opened = webbrowser.open(url)
+        opened = not context.option("no_browser") and open_sign_in_url(
+            url, context.env, context.interactive, console.warn
+        )
         console.say(
             "Your browser has been opened to sign in. If it did not open, visit:"
             if opened

@@ -29,6 +29,7 @@ GLUE = (
     "webapp.schemas",
     "webapp.openapi",
     "webapp.browser",
+    "webapp.handoff",
     "webapp.scope_text",
     "webapp.upstream",
     "webapp.diagnostics",

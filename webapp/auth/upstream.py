@@ -19,6 +19,7 @@ from joserfc.errors import JoseError
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db, identity
+from webapp.handoff import top_level
 from webapp.http import request_meta, safe_next, set_token_cookies, settings
 from webapp.identity import errors as ie
 from webapp.identity.provisioning import UpstreamProfile
@@ -106,7 +107,7 @@ def upstream_login(name: str) -> Any:
                 f"{provider.label} identifies itself as {metadata.get('issuer')!r}, "
                 f"not {provider.issuer!r}; an administrator must fix its issuer.",
             )
-    return client.authorize_redirect(callback)
+    return top_level(client.authorize_redirect(callback))  # never an XHR to the provider
 
 
 @bp.get("/callback/<name>")

@@ -12,12 +12,14 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from webapp.browser import signed_in_user
 from webapp.errors import register_json_errors
 from webapp.extensions import csrf, db, identity, limiter
-from webapp.http import current_principal, settings
+from webapp.handoff import navigate, top_level_view
+from webapp.http import current_principal, is_htmx, settings
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.errors import IdentityError, PermissionDenied
 from webapp.models import Session, User
 from webapp.ratelimits import token_client
 from webapp.scope_text import scope_descriptions
+from webapp.security import allow_form_action, redirect_origin
 
 from .server import oauth_server, user_info
 
@@ -52,7 +54,10 @@ def _authorization_error(error: OAuth2Error) -> Any:
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
+@top_level_view
 def authorize() -> Any:
+    if is_htmx() and request.method == "GET":  # a whole page: its CSP is the document's
+        return navigate(request.full_path)
     user, principal = signed_in_user()
     if user is None or principal is None:
         return redirect(url_for("portal.login", next=request.full_path))
@@ -72,6 +77,7 @@ def authorize() -> Any:
         if client.is_trusted and not other_account:
             return server.create_authorization_response(grant_user=user, grant=grant)
         scopes = client_scopes(grant)
+        allow_consent_redirect(grant)
         return render_template(
             "consent.html",
             client=client,
@@ -89,6 +95,14 @@ def authorize() -> Any:
     )
     db.session.commit()
     return server.create_authorization_response(grant_user=user if approved else None, grant=grant)
+
+
+def allow_consent_redirect(grant: Any) -> None:
+    """The consent form's answer redirects to the validated redirect URI: allow its origin
+    in this page's form-action (Chromium checks the redirects after a form post)."""
+    origin = redirect_origin(grant.redirect_uri or "")
+    if origin is not None:
+        allow_form_action(origin)
 
 
 def client_scopes(grant: Any) -> list[tuple[str, str]]:

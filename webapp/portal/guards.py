@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, render_template, request
+from flask import g, render_template
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
 
@@ -46,7 +46,3 @@ def render(template: str, block: str | None = None, **context: Any) -> str:
     if block and htmx and not htmx.boosted:
         return render_block(template, block, **context)  # type: ignore[no-any-return]
     return render_template(template, **context)
-
-
-def is_htmx() -> bool:
-    return bool(request.headers.get("HX-Request"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, redirect, render_template, request
+from flask import g, render_template, request
 
 from webapp.extensions import identity, limiter
+from webapp.handoff import allow_pending_redirect, navigate
 from webapp.http import request_meta, safe_next, set_token_cookies, settings
 from webapp.identity import errors as ie
 
@@ -19,18 +20,22 @@ from .guards import page
 def login_verify() -> Any:
     """Second step of a sign-in: the ticket from a correct password, and the code."""
     target = safe_next(request.form.get("next"))
+    allow_pending_redirect(target)
     ticket = request.form.get("ticket", "")[:64]
     code = request.form.get("otp", "").strip()[:32]
+    email = request.form.get("email", "")[:320]  # only to fill in the form again
     try:
         tokens = identity().complete_second_step(ticket, code, request_meta())
     except ie.AccountLocked as exc:
-        return render_template("login.html", next=target, email="", error=exc.detail), 423
+        return render_template("login.html", next=target, email=email, error=exc.detail), 423
     except ie.InvalidCredentials as exc:
         retry = getattr(exc, "retry_ticket", None)
         if retry is None:
-            return render_template("login.html", next=target, email="", error=exc.detail), 401
-        return render_template("login_otp.html", ticket=retry, next=target, error=exc.detail), 401
-    response = redirect(target, 303)
+            return render_template("login.html", next=target, email=email, error=exc.detail), 401
+        return render_template(
+            "login_otp.html", ticket=retry, next=target, email=email, error=exc.detail
+        ), 401
+    response = navigate(target)
     set_token_cookies(response, tokens)
     return response
 

@@ -9,8 +9,10 @@ from flask import Response, g, redirect, render_template, request, url_for
 
 from webapp.browser import SignInRequired, signed_in_user
 from webapp.extensions import csrf, identity, limiter
+from webapp.handoff import allow_pending_redirect, navigate
 from webapp.http import (
     clear_token_cookies,
+    is_htmx,
     request_meta,
     safe_next,
     set_token_cookies,
@@ -22,7 +24,7 @@ from webapp.scope_text import scope_descriptions
 from webapp.upstream import providers
 
 from . import bp
-from .guards import can, htmx, is_htmx, page, render
+from .guards import can, htmx, page, render
 
 
 def device_name(user_agent: str | None) -> str:
@@ -148,6 +150,7 @@ def revoke_other_sessions() -> Any:
 @limiter.limit(lambda: settings().ratelimit_login_account, methods=["POST"], key_func=login_account)
 def login() -> Any:
     target = safe_next(request.values.get("next"))
+    allow_pending_redirect(target)
     if request.method == "GET":
         return render_template("login.html", next=target, email="")
     email = request.form.get("email", "")[:320]
@@ -160,10 +163,10 @@ def login() -> Any:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         return _login_error(email, target, exc.detail, 423, headers)
     except ie.MfaRequired as exc:
-        return render_template("login_otp.html", ticket=exc.ticket, next=target), 200
+        return render_template("login_otp.html", ticket=exc.ticket, next=target, email=email)
     except (ie.InvalidCredentials, ie.AccountDisabled) as exc:
         return _login_error(email, target, exc.detail, 401)
-    response = redirect(target, 303)
+    response = navigate(target)
     set_token_cookies(response, tokens)
     return response
 
