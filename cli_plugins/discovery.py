@@ -7,13 +7,14 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .errors import LimenError
 from .files import read_private, write_private
 from .http import json_body, unreachable
+
+if TYPE_CHECKING:
+    import httpx
 
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 CACHE_SECONDS = 300
@@ -93,6 +94,8 @@ def discover(server: str, http: httpx.Client, cache_dir: Path | None = None) -> 
 
 
 def _fetch(server: str, http: httpx.Client) -> Metadata:
+    import httpx
+
     url = server + WELL_KNOWN
     try:
         response = http.get(url)

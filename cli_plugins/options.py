@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .config import Flags
-from .runtime import Runtime
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +71,9 @@ def runtime() -> Runtime:
     ctx = click.get_current_context()
     state = ctx.ensure_object(State)
     if state.runtime is None:
+        from .config import Flags
+        from .runtime import Runtime
+
         flags = Flags(profile=state.profile, server=state.server, storage=state.storage)
         state.runtime = Runtime(flags=flags)
         ctx.find_root().call_on_close(state.runtime.close)

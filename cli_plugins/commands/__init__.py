@@ -10,12 +10,25 @@ from .api import api
 from .keys import keys
 from .login import login
 from .logout import logout
+from .plugins import plugins
 from .profiles import profiles
 from .providers import providers
 from .tokens import export, token
 from .whoami import status, whoami
 
-BUILTIN_COMMANDS = (login, logout, status, whoami, token, export, api, keys, profiles, providers)
+BUILTIN_COMMANDS = (
+    login,
+    logout,
+    status,
+    whoami,
+    token,
+    export,
+    api,
+    keys,
+    profiles,
+    providers,
+    plugins,
+)
 
 
 @hookimpl(trylast=True)

@@ -19,7 +19,7 @@ TICK = 0.1
 
 
 def spinner_frames() -> str:
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
+    encoding = (getattr(sys.stderr, "encoding", None) or "").lower()
     return "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏" if "utf" in encoding else "|/-\\"
 
 
@@ -59,7 +59,7 @@ class Poller:
         self._frame = 0
 
     def run(self) -> dict[str, Any]:
-        live = self.console.color
+        live = self.console.live
         if not live:
             self.console.say("Waiting for approval in the browser...")
         try:
@@ -115,6 +115,7 @@ class Poller:
 class DeviceProvider(Provider):
     name = "device"
     help = "Sign in on another device: shows a code to enter at the server's /device page."
+    needs_person = True
 
     def login(self, context: LoginContext) -> Credentials:
         metadata = context.metadata()
