@@ -79,6 +79,7 @@ class Config:
     default_profile: str | None = None
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)
     disabled_plugins: list[str] = field(default_factory=list)
+    registries: dict[str, str] = field(default_factory=dict)  # docker registry -> profile
 
     @classmethod
     def load(cls, directory: Path) -> Config:
@@ -99,7 +100,11 @@ class Config:
         default = raw.get("default_profile")
         disabled = raw.get("disabled_plugins", [])
         disabled = [str(name) for name in disabled] if isinstance(disabled, list) else []
-        return cls(path, str(default) if default else None, profiles, disabled)
+        registries = raw.get("registries", {})
+        registries = (
+            {str(k): str(v) for k, v in registries.items()} if isinstance(registries, dict) else {}
+        )
+        return cls(path, str(default) if default else None, profiles, disabled, registries)
 
     def profile(self, name: str) -> dict[str, str]:
         return dict(self.profiles.get(name, {}))
@@ -128,6 +133,8 @@ class Config:
             doc["default_profile"] = self.default_profile
         if self.disabled_plugins:
             doc["disabled_plugins"] = sorted(set(self.disabled_plugins))
+        if self.registries:
+            doc["registries"] = dict(sorted(self.registries.items()))
         doc["profiles"] = {
             name: dict(sorted(t.items())) for name, t in sorted(self.profiles.items())
         }

@@ -43,11 +43,14 @@ def profile_options(f: F) -> F:
         callback=_remember("server"),
         help="Server base URL (overrides LIMEN_SERVER and the profile).",
     )(f)
+    from .completion import complete_profiles
+
     return click.option(
         "--profile",
         metavar="NAME",
         expose_value=False,
         callback=_remember("profile"),
+        shell_complete=complete_profiles,
         help="Profile to use (overrides LIMEN_PROFILE and .limen-profile).",
     )(f)
 

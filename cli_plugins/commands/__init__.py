@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import click
 
+from ..completion import completion
+from ..helpers.docker import setup_docker
+from ..helpers.git import git_credential, setup_git
+from ..helpers.kubectl import kubectl_credential
 from ..hookspecs import hookimpl
 from .api import api
 from .keys import keys
@@ -28,6 +32,11 @@ BUILTIN_COMMANDS = (
     profiles,
     providers,
     plugins,
+    setup_git,
+    git_credential,
+    setup_docker,
+    kubectl_credential,
+    completion,
 )
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..completion import complete_key_names
 from ..errors import UsageError
 from ..options import json_option, profile_options, runtime
 from ..output import print_json, print_table
@@ -119,7 +120,7 @@ def create_key(
 
 
 @keys.command("rotate")
-@click.argument("key")
+@click.argument("key", shell_complete=complete_key_names)
 @click.option(
     "--grace-seconds",
     type=click.IntRange(0, 30 * 86400),
@@ -139,7 +140,7 @@ def rotate_key(key: str, grace_seconds: int, as_json: bool) -> None:
 
 
 @keys.command("revoke")
-@click.argument("key")
+@click.argument("key", shell_complete=complete_key_names)
 @profile_options
 @json_option
 def revoke_key(key: str, as_json: bool) -> None:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from ..completion import complete_providers
 from ..config import same_server
 from ..credentials import Credentials
 from ..errors import AuthRequired, LimenError, UsageError
@@ -52,7 +53,12 @@ def _options(kw: dict[str, Any]) -> dict[str, Any]:
 )
 @click.option("--api-key", is_flag=True, help="Use an API key.")
 @click.option("--password", is_flag=True, help="Email and password at a hidden prompt.")
-@click.option("--provider", metavar="NAME", help="Any installed provider (see `limen providers`).")
+@click.option(
+    "--provider",
+    metavar="NAME",
+    shell_complete=complete_providers,
+    help="Any installed provider (see `limen providers`).",
+)
 @profile_options
 @storage_option
 @click.option("--force", is_flag=True, help="Log in again even if already logged in.")

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..completion import complete_plugins
 from ..config import Config, config_dir
 from ..errors import UsageError
 from ..options import json_option
@@ -78,7 +79,7 @@ def _set_disabled(name: str, disabled: bool) -> Config:
 
 
 @plugins.command("disable")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_plugins)
 def disable_plugin(name: str) -> None:
     """Stop loading plugin NAME (entry point or distribution name); it stays installed."""
     _set_disabled(name, True)
@@ -86,7 +87,7 @@ def disable_plugin(name: str) -> None:
 
 
 @plugins.command("enable")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_plugins)
 def enable_plugin(name: str) -> None:
     """Load plugin NAME again."""
     _set_disabled(name, False)

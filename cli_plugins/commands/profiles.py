@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..completion import complete_profiles
 from ..config import Flags, check_profile_name
 from ..credentials import Credentials, open_store
 from ..errors import AuthRequired, LimenError, UsageError
@@ -118,7 +119,7 @@ def list_profiles(as_json: bool) -> None:
 
 
 @profiles.command("use")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_profiles)
 def use_profile(name: str) -> None:
     """Make NAME the default profile."""
     rt = runtime()
@@ -140,7 +141,7 @@ def use_profile(name: str) -> None:
 
 
 @profiles.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_profiles)
 def remove_profile(name: str) -> None:
     """Log NAME out (revoking on the server when possible) and delete it."""
     rt = runtime()

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 def fetch_me(rt: Runtime) -> dict[str, Any]:
-    """GET /me with the profile's credential (renewing it if needed)."""
+    """GET /me with the profile's credential (renewing it if needed); not being logged in
+    is reported before any network call."""
+    rt.manager.access_token()
     response = rt.manager.check(rt.request("GET", rt.api_url("me")), what="GET /api/v1/me")
     return dict(response.json())
 
