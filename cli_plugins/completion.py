@@ -53,14 +53,21 @@ def complete_key_names(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """The names of your live API keys (asks the server; nothing when that fails)."""
-    from .options import runtime
+    from .config import Flags
+    from .console import Console
+    from .options import State
+    from .runtime import Runtime
 
+    state = ctx.find_object(State) or State()
+    flags = Flags(profile=state.profile, server=state.server, storage=state.storage)
+    rt = Runtime(flags=flags, console=Console(interactive=False))
     try:
-        rt = runtime()
         response = rt.request("GET", rt.api_url("api-keys"), timeout=3)
         items = response.json().get("items", []) if response.is_success else []
     except Exception:  # completion must never print an error into the shell
         return []
+    finally:
+        rt.close()
     live = [str(k.get("name")) for k in items if k.get("status") in ("active", "grace")]
     return _items(live, incomplete)
 
