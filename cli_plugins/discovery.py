@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -62,6 +61,8 @@ _memory: dict[str, tuple[float, Metadata]] = {}
 
 
 def _cache_path(cache_dir: Path, server: str) -> Path:
+    import hashlib
+
     digest = hashlib.sha256(server.encode()).hexdigest()[:16]
     return cache_dir / "cache" / f"discovery-{digest}.json"
 

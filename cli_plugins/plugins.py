@@ -9,7 +9,6 @@ once on stderr, naming its distribution, and skipped. ``LIMEN_NO_PLUGINS=1`` loa
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import sys
@@ -132,6 +131,8 @@ def _load(pm: pluggy.PluginManager, record: PluginRecord, ep: metadata.EntryPoin
 
 
 def _unknown_hook(name: str) -> str:
+    import difflib
+
     known = [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "limen_spec")]
     close = difflib.get_close_matches(name, known, n=1)
     return f"an unknown hook {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")

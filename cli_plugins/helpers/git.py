@@ -4,9 +4,6 @@ asks it for a username and password (the access token) on every fetch or push.""
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,12 +32,17 @@ def credential_url(host: str) -> str:
 
 def limen_executable() -> str:
     """The path git should run: this very `limen`, even when it is not on PATH."""
+    import shutil
+
     me = Path(sys.argv[0]).resolve()
     on_path = shutil.which("limen")
     return "limen" if on_path and Path(on_path).resolve() == me else str(me)
 
 
 def git_config(*args: str) -> None:
+    import shutil
+    import subprocess
+
     git = shutil.which("git")
     if git is None:
         raise LimenError("git is not installed (or not on PATH).")
@@ -56,6 +58,8 @@ def git_config(*args: str) -> None:
 @profile_options
 def setup_git(hosts: tuple[str, ...]) -> None:
     """Make git use this profile's Limen token for HOST (https://HOST unless a URL is given)."""
+    import shlex
+
     profile = runtime().settings.profile
     helper = f"!{shlex.quote(limen_executable())} --profile {shlex.quote(profile)} git-credential"
     for host in hosts:
