@@ -56,6 +56,21 @@ def normalize_server(url: str, source: str = "--server") -> str:
     return url
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def same_server(a: str, b: str) -> bool:
+    """True for the same base URL, counting localhost, 127.0.0.1 and [::1] as one host."""
+    if a.rstrip("/") == b.rstrip("/"):
+        return True
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (
+        pa.hostname in LOOPBACK_NAMES
+        and pb.hostname in LOOPBACK_NAMES
+        and (pa.scheme, pa.port, pa.path.rstrip("/")) == (pb.scheme, pb.port, pb.path.rstrip("/"))
+    )
+
+
 @dataclass
 class Config:
     """The parsed config.toml: a default profile and one table per profile."""
@@ -63,6 +78,8 @@ class Config:
     path: Path
     default_profile: str | None = None
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    disabled_plugins: list[str] = field(default_factory=list)
+    registries: dict[str, str] = field(default_factory=dict)  # docker registry -> profile
 
     @classmethod
     def load(cls, directory: Path) -> Config:
@@ -81,7 +98,13 @@ class Config:
             if isinstance(table, dict)
         }
         default = raw.get("default_profile")
-        return cls(path, str(default) if default else None, profiles)
+        disabled = raw.get("disabled_plugins", [])
+        disabled = [str(name) for name in disabled] if isinstance(disabled, list) else []
+        registries = raw.get("registries", {})
+        registries = (
+            {str(k): str(v) for k, v in registries.items()} if isinstance(registries, dict) else {}
+        )
+        return cls(path, str(default) if default else None, profiles, disabled, registries)
 
     def profile(self, name: str) -> dict[str, str]:
         return dict(self.profiles.get(name, {}))
@@ -108,6 +131,10 @@ class Config:
         doc: dict[str, Any] = {}
         if self.default_profile:
             doc["default_profile"] = self.default_profile
+        if self.disabled_plugins:
+            doc["disabled_plugins"] = sorted(set(self.disabled_plugins))
+        if self.registries:
+            doc["registries"] = dict(sorted(self.registries.items()))
         doc["profiles"] = {
             name: dict(sorted(t.items())) for name, t in sorted(self.profiles.items())
         }

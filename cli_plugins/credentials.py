@@ -6,15 +6,14 @@ import json
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Protocol
-
-import keyring
-import keyring.errors
-from filelock import FileLock, Timeout
-from keyring.backends import chainer, fail, null
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import StorageError, UsageError
 from .files import ensure_private_dir, read_private, write_private
+
+if TYPE_CHECKING:  # keyring and filelock load when credentials are first read or written
+    import keyring.backend
+    from filelock import FileLock
 
 KEYRING_SERVICE = "limen"
 LOCK_TIMEOUT = 60.0
@@ -105,6 +104,8 @@ class FileStore:
     name = "file"
 
     def __init__(self, path: Path) -> None:
+        from filelock import FileLock
+
         self.path = path
         self._lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT, mode=0o600)
 
@@ -159,6 +160,8 @@ class KeyringStore:
         return f"OS keyring ({backend_name(self.backend)})"
 
     def _call(self, what: str, fn: Any, *args: str) -> Any:
+        import keyring.errors
+
         try:
             return fn(KEYRING_SERVICE, *args)
         except keyring.errors.PasswordDeleteError:
@@ -191,6 +194,9 @@ def backend_name(backend: object) -> str:
 
 def keyring_status() -> tuple[keyring.backend.KeyringBackend | None, str]:
     """(backend, description); backend is None when no usable keyring exists."""
+    import keyring
+    from keyring.backends import chainer, fail, null
+
     try:
         backend = keyring.get_keyring()
     except Exception as exc:  # a broken keyring config must not break the CLI
@@ -230,6 +236,8 @@ def open_store(choice: str | None, config_dir: Path) -> tuple[CredentialStore, s
 
 def refresh_lock(config_dir: Path, profile: str) -> FileLock:
     """The per-profile lock that serialises refreshes across processes."""
+    from filelock import FileLock
+
     ensure_private_dir(config_dir)
     return FileLock(
         str(config_dir / f"credentials.{profile}.lock"), timeout=LOCK_TIMEOUT, mode=0o600
@@ -242,7 +250,6 @@ __all__ = [
     "Credentials",
     "FileStore",
     "KeyringStore",
-    "Timeout",
     "keyring_status",
     "open_store",
     "refresh_lock",

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .errors import LimenError
 from .files import read_private, write_private
 from .http import json_body, unreachable
+
+if TYPE_CHECKING:
+    import httpx
 
 WELL_KNOWN = "/.well-known/oauth-authorization-server"
 CACHE_SECONDS = 300
@@ -61,6 +61,8 @@ _memory: dict[str, tuple[float, Metadata]] = {}
 
 
 def _cache_path(cache_dir: Path, server: str) -> Path:
+    import hashlib
+
     digest = hashlib.sha256(server.encode()).hexdigest()[:16]
     return cache_dir / "cache" / f"discovery-{digest}.json"
 
@@ -93,6 +95,8 @@ def discover(server: str, http: httpx.Client, cache_dir: Path | None = None) -> 
 
 
 def _fetch(server: str, http: httpx.Client) -> Metadata:
+    import httpx
+
     url = server + WELL_KNOWN
     try:
         response = http.get(url)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -32,7 +31,7 @@ def write_private(path: Path, data: bytes) -> None:
     can only remove bits), filled, fsynced, then renamed over ``path``.
     """
     ensure_private_dir(path.parent)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(tmp, flags, PRIVATE_FILE)
     try:

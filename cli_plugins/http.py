@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .errors import AuthRequired, Forbidden, LimenError, ServerUnreachable
 
+if TYPE_CHECKING:  # httpx is imported when a command first talks HTTP, not at start-up
+    import httpx
+
 USER_AGENT = "limen-cli/0.1"
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
 CLOCK_SKEW_WARN = 60.0
+
+
+def timeout() -> httpx.Timeout:
+    import httpx
+
+    return httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
 
 
 def new_client() -> httpx.Client:
     """The one HTTP client configuration: no redirects followed, a named User-Agent."""
-    return httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+    import httpx
+
+    return httpx.Client(timeout=timeout(), headers={"User-Agent": USER_AGENT})
 
 
 def unreachable(server: str, exc: httpx.HTTPError) -> ServerUnreachable:
     """Translate a transport failure into what happened and what to check."""
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         what = f"The Limen server at {server} did not answer in time ({type(exc).__name__})."
     else:
@@ -77,16 +89,14 @@ def problem_error(response: httpx.Response, *, what: str = "The request") -> Lim
     detail = detail or response.reason_phrase or f"HTTP {status}"
     if status == 401:
         hints = [h for h in (skew_hint(response),) if h and body.get("cause") == "expired"]
-        return AuthRequired(
-            f"{what} was refused: {detail}", " ".join([*hints, "Run `limen login`."])
-        )
+        return AuthRequired(f"{what} was refused: {detail}", " ".join(hints) or None)
     if status == 403:
         permission = body.get("required_permission")
         need = f" It needs the '{permission}' permission." if permission else ""
         return Forbidden(
             f"{what} was forbidden: {detail}{need}",
             f"Use a credential that has '{permission}': an account whose role grants it, or "
-            f"an API key created with `--scope {permission}`."
+            f"an API key created with `limen keys create NAME --scope {permission}`."
             if permission
             else "Ask an administrator for access.",
             permission=str(permission) if permission else None,

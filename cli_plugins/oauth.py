@@ -1,15 +1,21 @@
-"""Calls to the OAuth endpoints named in discovery: token, device authorization, revocation."""
+"""Calls to the OAuth endpoints named in discovery: token, device authorization, revocation.
+
+Every call after a login names the client the credentials were issued to: a public client
+sends ``client_id`` in the form, a confidential one authenticates (``auth``); refresh tokens
+are bound to their client (RFC 6749 §6, RFC 9700 §4.14)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
-from .discovery import Metadata
 from .errors import AuthRequired, LimenError, SessionEnded
 from .http import check, json_body, problem_error, unreachable
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .discovery import Metadata
 
 CLI_CLIENT_ID = "limen-cli"
 CLI_SCOPES = "openid profile email offline_access keys:read keys:write sessions:read sessions:write"
@@ -18,6 +24,8 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 class OAuthError(LimenError):
     """An RFC 6749 error answer: ``error`` is the code, the message its description."""
+
+    code = "oauth_error"
 
     def __init__(self, error: str, description: str, status: int) -> None:
         super().__init__(f"{description or error} ({error})")
@@ -28,6 +36,8 @@ class OAuthError(LimenError):
 
 def basic_auth(client_id: str, client_secret: str) -> httpx.BasicAuth:
     """client_secret_basic: both parts form-urlencoded first (RFC 6749 §2.3.1)."""
+    import httpx
+
     return httpx.BasicAuth(quote(client_id, safe=""), quote(client_secret, safe=""))
 
 
@@ -39,6 +49,8 @@ def post_form(
     auth: httpx.Auth | None = None,
 ) -> dict[str, Any]:
     """POST a form to an endpoint; OAuth errors raise OAuthError, others a LimenError."""
+    import httpx
+
     url = metadata.endpoint(endpoint_key)
     try:
         response = http.post(url, data=data, auth=auth) if auth else http.post(url, data=data)
@@ -64,23 +76,35 @@ def token_request(
     return body
 
 
+def client_form(client_id: str, auth: httpx.Auth | None, **data: str) -> dict[str, str]:
+    """A form for an endpoint that authenticates the client: a public client (no ``auth``)
+    names itself with ``client_id`` (RFC 6749 §3.2.1)."""
+    return data if auth is not None else {**data, "client_id": client_id}
+
+
 def refresh(
-    metadata: Metadata, http: httpx.Client, refresh_token: str, client_id: str
+    metadata: Metadata,
+    http: httpx.Client,
+    refresh_token: str,
+    client_id: str,
+    auth: httpx.Auth | None = None,
 ) -> dict[str, Any]:
-    """Spend a (rotating) refresh token; a refused one ends the session."""
-    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+    """Spend a (rotating) refresh token as the client it was issued to; a refused one ends
+    the session (the caller adds how to log in again)."""
+    data = client_form(client_id, auth, grant_type="refresh_token", refresh_token=refresh_token)
     try:
-        return token_request(metadata, http, data)
+        return token_request(metadata, http, data, auth)
     except OAuthError as exc:
         if exc.error == "invalid_grant":
             raise SessionEnded(
-                f"Your session on {metadata.server} has ended: {exc.description or exc.error}",
-                "Run `limen login` to sign in again.",
+                f"Your session on {metadata.server} has ended: {exc.description or exc.error}"
             ) from exc
-        if exc.error == "invalid_client":
+        if exc.error in ("invalid_client", "unauthorized_client"):
             raise AuthRequired(
-                f"The server no longer accepts the client {client_id!r}: {exc.description}",
-                "Run `limen login` again; if it persists, ask the server's administrator.",
+                f"The server did not accept the client {client_id!r} for renewing the session: "
+                f"{exc.description or exc.error}",
+                "If this client is a plugin's, check its credentials; else ask the server's "
+                "administrator.",
             ) from exc
         raise
 
@@ -112,14 +136,14 @@ def revoke(
     auth: httpx.Auth | None = None,
 ) -> None:
     """RFC 7009 revocation (public clients send client_id, confidential ones authenticate)."""
-    data = {"token": token, "token_type_hint": hint}
-    if auth is None:
-        data["client_id"] = client_id
+    data = client_form(client_id, auth, token=token, token_type_hint=hint)
     post_form(metadata, http, "revocation_endpoint", data, auth)
 
 
 def get_json(http: httpx.Client, url: str, token: str, server: str) -> dict[str, Any]:
     """GET a JSON resource with an explicit bearer credential (no refresh)."""
+    import httpx
+
     try:
         response = http.get(url, headers={"Authorization": f"Bearer {token}"})
     except httpx.HTTPError as exc:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .config import Flags
-from .runtime import Runtime
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,11 +43,14 @@ def profile_options(f: F) -> F:
         callback=_remember("server"),
         help="Server base URL (overrides LIMEN_SERVER and the profile).",
     )(f)
+    from .completion import complete_profiles
+
     return click.option(
         "--profile",
         metavar="NAME",
         expose_value=False,
         callback=_remember("profile"),
+        shell_complete=complete_profiles,
         help="Profile to use (overrides LIMEN_PROFILE and .limen-profile).",
     )(f)
 
@@ -71,6 +74,9 @@ def runtime() -> Runtime:
     ctx = click.get_current_context()
     state = ctx.ensure_object(State)
     if state.runtime is None:
+        from .config import Flags
+        from .runtime import Runtime
+
         flags = Flags(profile=state.profile, server=state.server, storage=state.storage)
         state.runtime = Runtime(flags=flags)
         ctx.find_root().call_on_close(state.runtime.close)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -27,3 +28,15 @@ def print_fields(pairs: Sequence[tuple[str, Any]]) -> None:
     width = max(len(label) for label, _ in pairs) + 1
     for label, value in pairs:
         click.echo(f"{(label + ':').ljust(width)} {value}")
+
+
+def when(epoch: float | None) -> str:
+    """An expiry time for people: ISO 8601 in UTC."""
+    if epoch is None:
+        return "no expiry"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def rfc3339(epoch: float) -> str:
+    """An instant as RFC 3339 in UTC (``2025-01-31T12:00:00Z``), for other tools."""
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,11 @@ class Runtime:
         return TokenManager(
             self.settings, self.store, self.http, self.env, lambda: self.providers, self.console
         )
+
+    def use_server(self, server: str, source: str) -> None:
+        """Talk to ``server`` from now on (the same server under its own name)."""
+        self.__dict__["settings"] = replace(self.settings, server=server, server_source=source)
+        self.__dict__.pop("manager", None)
 
     def metadata(self) -> Metadata:
         return discover(self.settings.server, self.http, self.settings.config_dir)

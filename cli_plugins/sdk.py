@@ -20,7 +20,7 @@ import httpx
 
 from .config import Flags
 from .console import Console
-from .http import TIMEOUT, USER_AGENT
+from .http import USER_AGENT, timeout
 from .runtime import Runtime
 from .session import LimenAuth
 
@@ -67,7 +67,7 @@ class AuthClient:
 
     def session(self, **kwargs: Any) -> httpx.Client:
         """An httpx.Client on the server's base URL whose auth renews tokens; close it."""
-        kwargs.setdefault("timeout", TIMEOUT)
+        kwargs.setdefault("timeout", timeout())
         headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
         return httpx.Client(base_url=self.server, auth=self.auth(), headers=headers, **kwargs)
 

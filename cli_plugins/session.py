@@ -5,29 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
-from filelock import Timeout
 
 from . import oauth
-from .config import Settings
+from .config import Settings, same_server
 from .console import Console
 from .credentials import Credentials, CredentialStore, refresh_lock
 from .discovery import Metadata, discover
-from .errors import AuthRequired, LimenError
+from .errors import AuthRequired, LimenError, login_command
 from .http import check
-from .plugins import ProviderInfo
+from .output import when
 from .providers import LoginContext
 
+if TYPE_CHECKING:
+    from .plugins import ProviderInfo
+
 ENV_CREDENTIALS = ("LIMEN_TOKEN", "LIMEN_API_KEY")
-
-
-def when(epoch: float | None) -> str:
-    """An expiry time for people: ISO 8601 in UTC."""
-    if epoch is None:
-        return "no expiry"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,7 @@ class TokenManager:
     def stored(self) -> Credentials | None:
         """The profile's stored credentials, if they belong to the configured server."""
         creds = self.store.load(self.profile)
-        if creds is None or creds.server.rstrip("/") != self.settings.server:
+        if creds is None or not same_server(creds.server, self.settings.server):
             return None
         return creds
 
@@ -82,9 +77,9 @@ class TokenManager:
         if creds is None:
             raise AuthRequired(
                 f"Not logged in (profile {self.profile!r}, server {self.settings.server}).",
-                "Run `limen login`" + self._profile_flag() + ".",
+                f"Run {login_command(self.profile)}.",
             )
-        if creds.server.rstrip("/") != self.settings.server:
+        if not same_server(creds.server, self.settings.server):
             raise AuthRequired(
                 f"Profile {self.profile!r} is logged in to {creds.server}, not to "
                 f"{self.settings.server} (from {self.settings.server_source}).",
@@ -92,9 +87,6 @@ class TokenManager:
                 f"{self.settings.server} --profile <name>`.",
             )
         return creds
-
-    def _profile_flag(self) -> str:
-        return "" if self.profile == "default" else f" --profile {self.profile}"
 
     def current(self) -> Credentials:
         """Stored credentials, renewed first if they expire within the refresh margin."""
@@ -116,6 +108,8 @@ class TokenManager:
 
     def _renew_locked(self, stale: Callable[[Credentials], bool]) -> Credentials:
         """Renew under the profile's lock; skip if another process already did (re-read)."""
+        from filelock import Timeout
+
         try:
             with refresh_lock(self.settings.config_dir, self.profile):
                 creds = self.require_stored()
@@ -136,7 +130,7 @@ class TokenManager:
             ) from exc
 
     def _expired(self, creds: Credentials) -> AuthRequired:
-        again = f"`limen login --provider {creds.provider}{self._profile_flag()}`"
+        again = login_command(self.profile, creds.provider)
         hint = f"Run {again}."
         if creds.kind == "client_credentials":
             hint = (
@@ -149,17 +143,27 @@ class TokenManager:
         )
 
     def _renew(self, creds: Credentials) -> Credentials | None:
-        """Spend the refresh token, else ask the provider (e.g. client credentials)."""
+        """Spend the refresh token as the client it was issued to (authenticated the way its
+        provider says), else ask the provider for new credentials (client credentials)."""
         if creds.refresh_token:
             client_id = creds.client_id or oauth.CLI_CLIENT_ID
-            body = oauth.refresh(self.metadata(), self.http, creds.refresh_token, client_id)
+            try:
+                body = oauth.refresh(
+                    self.metadata(),
+                    self.http,
+                    creds.refresh_token,
+                    client_id,
+                    self.client_auth(creds),
+                )
+            except AuthRequired as exc:
+                raise exc.with_login_hint(self.profile) from exc
             body.setdefault("refresh_token", creds.refresh_token)
             renewed = Credentials.from_token_response(
                 body,
                 provider=creds.provider,
                 server=creds.server,
                 kind=creds.kind,
-                client_id=creds.client_id,
+                client_id=client_id,
                 subject=creds.subject,
                 email=creds.email,
             )
@@ -169,6 +173,14 @@ class TokenManager:
         if info is None:
             return None
         return info.provider.renew(self.login_context(creds.provider), creds)
+
+    def client_auth(self, creds: Credentials) -> httpx.Auth | None:
+        """How ``creds.client_id`` authenticates at the token and revocation endpoints: what
+        its provider says (``Provider.client_auth``), None for a public client."""
+        info = self._providers().get(creds.provider)
+        if info is None:
+            return None
+        return info.provider.client_auth(self.login_context(creds.provider), creds)
 
     def login_context(
         self, provider: str, options: dict[str, object] | None = None
@@ -195,7 +207,8 @@ class TokenManager:
                     f"The credential came from {env.variable} in the environment; replace or "
                     "unset it."
                 )
-            raise
+                raise
+            raise exc.with_login_hint(self.profile) from None
 
 
 class LimenAuth(httpx.Auth):

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import Flask
@@ -20,18 +19,35 @@ from webapp.factory import checked_settings
 from webapp.jobs.commands import cron_command, rotate_keys_command, worker_command
 from webapp.settings import effective_settings, unknown_variables
 
+DEVICE_GRANT_URN = "urn:ietf:params:oauth:grant-type:device_code"
+
 
 def _factory() -> Flask:
+    """The app for commands that need one: beside a `limen-server dev` instance (and with no
+    production settings in the environment) the dev instance, else the configured one."""
+    from webapp.devserver import beside_dev_server
+
     try:
-        return create_app()
+        return create_app(beside_dev_server())
     except ConfigurationError as exc:
         click.echo(str(exc), err=True)
         click.echo("Run `limen-server check` for details.", err=True)
         sys.exit(1)
 
 
+class ServerGroup(FlaskGroup):
+    """Every command is registered on the group itself, so listing them (``--help``) never
+    builds the app: help works before anything is configured."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self.commands.get(name)
+
+
 @click.group(
-    cls=FlaskGroup, create_app=_factory, add_default_commands=False, add_version_option=False
+    cls=ServerGroup, create_app=_factory, add_default_commands=False, add_version_option=False
 )
 def main() -> None:
     """Limen identity server: run it, migrate it, check it, seed it."""
@@ -47,36 +63,35 @@ main.add_command(rotate_keys_command)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--instance", default="instance", show_default=True, type=click.Path(path_type=Path))
-def dev(host: str, port: int, instance: Path) -> None:
+@click.option("--verbose", is_flag=True, help="Print request and job logs here, not in a file.")
+@click.option(
+    "--reset-admin-password", is_flag=True, help="Give the first admin a new password (shown)."
+)
+def dev(host: str, port: int, instance: Path, verbose: bool, reset_admin_password: bool) -> None:
     """One process for development: SQLite, embedded Redis stand-in, migrations, first admin."""
     from flask_migrate import upgrade
 
-    from webapp.bootstrap import ensure_first_admin
+    from webapp import devserver
+    from webapp.bootstrap import FIRST_ADMIN_EMAIL, ensure_first_admin
     from webapp.jobs import start_dev_runner
 
-    overrides: dict[str, Any] = {
-        "env": "development",
-        "instance_path": instance.resolve(),
-        "cookie_secure": False,
-    }
-    if "LIMEN_ISSUER" not in os.environ:  # the dev server's own URL, unless one is configured
-        overrides["issuer"] = f"http://{host if host != '0.0.0.0' else '127.0.0.1'}:{port}"  # noqa: S104
-    app = create_app(overrides)
-    settings = app.extensions["limen.settings"]
+    issuer = devserver.issuer_for(host, port)
+    app = create_app(devserver.dev_overrides(instance, issuer))
+    devserver.write_marker(instance, app.extensions["limen.settings"].issuer)
+    log_path, log = (None, None) if verbose else devserver.open_log(instance)
     with app.app_context():
+        if log is not None:
+            devserver.route_logs(log)
         upgrade(directory=app.extensions["migrate"].directory)
+        if log is not None:
+            devserver.route_logs(log)  # Alembic's logging config replaced the handlers
         created = ensure_first_admin()
+        password = created[1] if created else None
+        if reset_admin_password and created is None:
+            password = devserver.reset_admin_password(FIRST_ADMIN_EMAIL)
+        restored = devserver.restore_sessions()
     start_dev_runner(app)  # the worker and the schedule, in this process
-    click.secho("Limen DEV MODE — not for production", fg="yellow", bold=True)
-    click.echo(f"  URL:      {settings.issuer}")
-    click.echo(f"  Database: {settings.sqlalchemy_url}")
-    click.echo("  Redis:    " + (settings.redis_url or "embedded in-process stand-in (fakeredis)"))
-    if created:
-        email, password = created
-        click.secho("  First-run admin (shown once, store it now):", fg="green")
-        click.echo(f"    email:    {email}")
-        click.echo(f"    password: {password}")
-    click.echo(f"  Try:      curl {settings.issuer}/healthz")
+    devserver.banner(app, log_path=log_path, admin=(FIRST_ADMIN_EMAIL, password), restored=restored)
     # Flask's app.run() refuses to run under its own CLI; serve with Werkzeug directly.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
@@ -209,7 +224,16 @@ def create_user(
     "grants",
     multiple=True,
     required=True,
-    type=click.Choice(["authorization_code", "client_credentials", "device_code", "refresh_token"]),
+    type=click.Choice(
+        [
+            "authorization_code",
+            "client_credentials",
+            "device_code",
+            DEVICE_GRANT_URN,
+            "refresh_token",
+        ]
+    ),
+    help=f"Repeatable; the device grant is device_code or its RFC 8628 name {DEVICE_GRANT_URN}.",
 )
 @click.option("--scope", "scopes", multiple=True, help="Scopes the client may ask for.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
@@ -234,6 +258,7 @@ def create_client(
     as_json: bool,
 ) -> None:
     """Register an OAuth client; its secret is printed once."""
+    grants = tuple("device_code" if g == DEVICE_GRANT_URN else g for g in grants)
     from webapp.extensions import db, identity
     from webapp.identity.backchannel import validate_backchannel_uri
     from webapp.identity.errors import IdentityError

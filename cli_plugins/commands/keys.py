@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..completion import complete_key_names
 from ..errors import UsageError
 from ..options import json_option, profile_options, runtime
 from ..output import print_json, print_table
-from ..runtime import Runtime
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 LIVE = ("active", "grace")
 
@@ -25,14 +28,31 @@ def _items(rt: Runtime) -> list[dict[str, Any]]:
 
 
 def _resolve(rt: Runtime, ref: str) -> str:
-    """A key id from an id, a prefix or a unique name."""
+    """A key id from an id, a prefix or a name. A rotated key keeps its name, so a name means
+    the live key of that name: the active one, else the one still in its grace period."""
     items = _items(rt)
-    for field in ("id", "prefix", "name"):
+    for field in ("id", "prefix"):
         found = [k for k in items if k.get(field) == ref]
         if len(found) == 1:
             return str(found[0]["id"])
+    named = [k for k in items if k.get("name") == ref]
+    for status in LIVE:
+        found = [k for k in named if k.get("status") == status]
+        if len(found) == 1:
+            return str(found[0]["id"])
         if len(found) > 1:
-            raise UsageError(f"Several keys match {ref!r}; give the id (see `limen keys list`).")
+            ids = ", ".join(f"{k['prefix']} ({k['id']})" for k in found)
+            raise UsageError(
+                f"{len(found)} {status} keys are named {ref!r}: {ids}.",
+                "Give the prefix or the id instead (see `limen keys list`).",
+            )
+    if len(named) == 1:
+        return str(named[0]["id"])
+    if named:
+        raise UsageError(
+            f"Several keys are named {ref!r} and none is live.",
+            "Give the prefix or the id instead (see `limen keys list --all`).",
+        )
     raise UsageError(f"No API key matches {ref!r}.", "See `limen keys list --all`.")
 
 
@@ -100,7 +120,7 @@ def create_key(
 
 
 @keys.command("rotate")
-@click.argument("key")
+@click.argument("key", shell_complete=complete_key_names)
 @click.option(
     "--grace-seconds",
     type=click.IntRange(0, 30 * 86400),
@@ -120,7 +140,7 @@ def rotate_key(key: str, grace_seconds: int, as_json: bool) -> None:
 
 
 @keys.command("revoke")
-@click.argument("key")
+@click.argument("key", shell_complete=complete_key_names)
 @profile_options
 @json_option
 def revoke_key(key: str, as_json: bool) -> None:

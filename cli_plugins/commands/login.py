@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
 
+from ..completion import complete_providers
+from ..config import same_server
 from ..credentials import Credentials
 from ..errors import AuthRequired, LimenError, UsageError
 from ..oauth import get_json
 from ..options import profile_options, runtime, storage_option
-from ..plugins import plugin_manager
-from ..providers import Provider
-from ..runtime import Runtime
+from ..plugins import first_answer, plugin_manager
+from .login_identity import confirm_identity
 from .logout import revoke_credentials
+
+if TYPE_CHECKING:
+    from ..providers import Provider
+    from ..runtime import Runtime
 
 PROVIDER_FLAGS = {
     "browser": "browser",
@@ -49,7 +53,12 @@ def _options(kw: dict[str, Any]) -> dict[str, Any]:
 )
 @click.option("--api-key", is_flag=True, help="Use an API key.")
 @click.option("--password", is_flag=True, help="Email and password at a hidden prompt.")
-@click.option("--provider", metavar="NAME", help="Any installed provider (see `limen providers`).")
+@click.option(
+    "--provider",
+    metavar="NAME",
+    shell_complete=complete_providers,
+    help="Any installed provider (see `limen providers`).",
+)
 @profile_options
 @storage_option
 @click.option("--force", is_flag=True, help="Log in again even if already logged in.")
@@ -96,6 +105,9 @@ def login(**kw: Any) -> None:
             f"No login provider named {name!r}.",
             f"Installed: {', '.join(sorted(rt.providers))} (see `limen providers`).",
         )
+    if not chosen and not rt.console.interactive and info.provider.waits_for_person:
+        raise _nobody_here(name)
+    _adopt_issuer(rt)
     if not force and _already_logged_in(rt, chosen, user):
         return
     if note:
@@ -108,7 +120,30 @@ def login(**kw: Any) -> None:
     rt.console.say(
         f"Logged in to {settings.server} as {who} (profile {settings.profile!r}, via {name})."
     )
+    if creds.scope:
+        rt.console.say(f"Granted scopes: {creds.scope}")
     rt.console.say(f"Credentials stored in {store.location()}.")
+
+
+def _nobody_here(name: str) -> UsageError:
+    """No terminal and no provider chosen: never start a login that waits for a person."""
+    return UsageError(
+        f"No terminal here, so limen will not start a {name!r} login that waits for someone "
+        "to approve it.",
+        "Choose a way that needs nobody: LIMEN_CLIENT_ID + LIMEN_CLIENT_SECRET (then `limen "
+        "login` uses them), `limen login --api-key --secret-stdin`, `limen login --password "
+        "--user EMAIL --secret-stdin`, or LIMEN_TOKEN / LIMEN_API_KEY without logging in; "
+        f"or ask for it explicitly: `limen login --{name}`.",
+    )
+
+
+def _adopt_issuer(rt: Runtime) -> None:
+    """Use the name the server gives itself when it is another name for the same loopback
+    server (localhost vs 127.0.0.1), so the CLI and the server print the same URL."""
+    server, issuer = rt.settings.server, rt.metadata().issuer.rstrip("/")
+    if issuer != server and same_server(server, issuer):
+        rt.console.note(f"Using {issuer}, the server's own name for {server}.")
+        rt.use_server(issuer, f"the issuer of {server}")
 
 
 def _chosen_provider(kw: dict[str, Any]) -> str | None:
@@ -130,7 +165,7 @@ def _run_provider(
 
     def confirm(creds: Credentials) -> None:
         if creds.access_token not in confirmed:
-            _confirm(rt, creds, user)
+            confirm_identity(rt, creds, user)
             confirmed.add(creds.access_token)
 
     context.confirm = confirm
@@ -168,18 +203,23 @@ def _env_credential_in_use(rt: Runtime, chosen: str | None) -> bool:
             f"{me.get('email') or me.get('sub')} on {rt.settings.server}."
         )
         return True
-    raise LimenError(
+    raise UsageError(
         f"{env.variable} is set in the environment; limen uses it and will not log in over it.",
         f"Unset {env.variable} to log in with a stored session.",
     )
 
 
 def _default_provider(rt: Runtime, options: dict[str, Any]) -> str:
-    """The profile's (or LIMEN_PROVIDER's) provider, else the choose_default_provider hook."""
+    """The profile's (or LIMEN_PROVIDER's) provider; else, without a terminal and with
+    LIMEN_CLIENT_ID + LIMEN_CLIENT_SECRET set (CI), client credentials; else the
+    choose_default_provider hook."""
     if rt.settings.provider:
         return rt.settings.provider
+    ci = rt.env.get("LIMEN_CLIENT_ID") and rt.env.get("LIMEN_CLIENT_SECRET")
+    if ci and not rt.console.interactive:
+        return "client-credentials"
     context = rt.manager.login_context("", options)
-    picked = plugin_manager().hook.choose_default_provider(context=context)
+    picked = first_answer(plugin_manager(), "choose_default_provider", context=context)
     return str(picked or "device")
 
 
@@ -200,37 +240,6 @@ def _already_logged_in(rt: Runtime, chosen: str | None, user: str | None) -> boo
         f"via {creds.provider}); nothing to do. Use --force to log in again."
     )
     return True
-
-
-def _confirm(rt: Runtime, creds: Credentials, user: str | None) -> None:
-    """Who the new credentials belong to; with --user, refuse (and revoke) anyone else."""
-    _identify(rt, creds)
-    if user and (creds.email or "").lower() != user.lower():
-        _discard(rt, creds)
-        raise LimenError(
-            f"You signed in as {creds.email or creds.subject}, but --user asked for {user}; "
-            "nothing was saved.",
-            "Sign out in the browser (or use a private window) and run `limen login` again.",
-        )
-
-
-def _identify(rt: Runtime, creds: Credentials) -> None:
-    """Ask the server who the new credentials belong to (the subject check relies on it)."""
-    me = get_json(rt.http, rt.api_url("me"), creds.access_token, rt.settings.server)
-    creds.subject = str(me.get("sub") or "") or creds.subject
-    creds.email = me.get("email") or creds.email
-    creds.session_id = creds.session_id or me.get("session_id")
-    if creds.expires_at is None and me.get("expires_at"):
-        creds.expires_at = datetime.fromisoformat(
-            str(me["expires_at"]).replace("Z", "+00:00")
-        ).timestamp()
-
-
-def _discard(rt: Runtime, creds: Credentials) -> None:
-    try:
-        revoke_credentials(rt, creds)
-    except LimenError as exc:
-        rt.console.warn(f"Could not revoke the unwanted session: {exc.message}")
 
 
 def _replace(rt: Runtime, creds: Credentials) -> None:

@@ -3,38 +3,39 @@ unreachable, and say so); then say what stays valid."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .. import oauth
 from ..credentials import Credentials, open_store
 from ..errors import LimenError
 from ..options import profile_options, runtime
-from ..runtime import Runtime
-from ..session import when
+from ..output import when
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 def revoke_credentials(rt: Runtime, creds: Credentials) -> str:
-    """Revoke what the server can revoke (RFC 7009); returns what happened, for people."""
+    """Revoke what the server can revoke (RFC 7009) as the client the credentials were
+    issued to; returns what happened, for people."""
+    client_id = creds.client_id or oauth.CLI_CLIENT_ID
+    if creds.refresh_token:  # whoever issued it: revoking it ends the whole session
+        auth = rt.manager.client_auth(creds)
+        oauth.revoke(rt.metadata(), rt.http, creds.refresh_token, "refresh_token", client_id, auth)
+        return "the session was revoked on the server"
     if creds.kind not in ("oauth", "client_credentials", "api_key"):
         return f"nothing was revoked: limen does not revoke {creds.provider!r} credentials"
-    metadata = rt.metadata()
-    client_id = creds.client_id or oauth.CLI_CLIENT_ID
-    if creds.refresh_token:
-        oauth.revoke(metadata, rt.http, creds.refresh_token, "refresh_token", client_id)
-        return "the session was revoked on the server"
-    if creds.kind == "client_credentials":
-        secret = rt.env.get("LIMEN_CLIENT_SECRET")
-        if secret and rt.env.get("LIMEN_CLIENT_ID", client_id) == client_id:
-            auth = oauth.basic_auth(client_id, secret)
-            oauth.revoke(metadata, rt.http, creds.access_token, "access_token", client_id, auth)
-            return "the access token was revoked on the server"
+    if creds.kind == "api_key":
+        return "the API key itself stays valid (revoke it with `limen keys revoke`)"
+    auth = rt.manager.client_auth(creds)
+    if creds.kind == "client_credentials" and auth is None:
         return (
             f"the access token stays valid until {when(creds.expires_at)} (with "
             "LIMEN_CLIENT_SECRET set, logout revokes it)"
         )
-    if creds.kind == "api_key":
-        return "the API key itself stays valid (revoke it with `limen keys revoke`)"
-    oauth.revoke(metadata, rt.http, creds.access_token, "access_token", client_id)
+    oauth.revoke(rt.metadata(), rt.http, creds.access_token, "access_token", client_id, auth)
     return "the access token was revoked on the server"
 
 

@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..completion import complete_profiles
 from ..config import Flags, check_profile_name
-from ..credentials import open_store
-from ..errors import LimenError, UsageError
+from ..credentials import Credentials, open_store
+from ..errors import AuthRequired, LimenError, UsageError
 from ..options import json_option, runtime
 from ..output import print_json, print_table
-from ..runtime import Runtime
 from .logout import revoke_credentials
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+
+def _sub_runtime(rt: Runtime, name: str, creds: Credentials) -> Runtime:
+    """A Runtime for another profile, on the server its credentials belong to."""
+    from ..runtime import Runtime
+
+    flags = Flags(profile=name, server=creds.server)
+    return Runtime(flags=flags, env=_without_env_credentials(rt), cwd=rt.cwd, console=rt.console)
+
+
+def _without_env_credentials(rt: Runtime) -> dict[str, str]:
+    return {k: v for k, v in rt.env.items() if k not in ("LIMEN_TOKEN", "LIMEN_API_KEY")}
+
+
+def _session_state(rt: Runtime, name: str, creds: Credentials) -> tuple[bool | None, str | None]:
+    """Whether the server still accepts the profile's session (renewing it if needed):
+    (True, None), (False, why) or (None, why) when the server could not tell."""
+    sub = _sub_runtime(rt, name, creds)
+    try:
+        response = sub.request("GET", sub.api_url("me"))
+        if response.status_code != 403:  # 403: a valid credential that may not read /me
+            sub.manager.check(response)
+        return True, None
+    except AuthRequired as exc:
+        return False, exc.message
+    except LimenError as exc:
+        return None, exc.message
+    finally:
+        sub.close()
 
 
 def _rows(rt: Runtime) -> list[dict[str, Any]]:
@@ -20,11 +52,18 @@ def _rows(rt: Runtime) -> list[dict[str, Any]]:
     rows = []
     for name in sorted(set(config.profiles) | {active}):
         table = config.profile(name)
+        logged_in: bool | None
+        reason: str | None
         try:
             store, _ = open_store(table.get("storage"), rt.settings.config_dir)
-            logged_in: bool | None = store.load(name) is not None
-        except LimenError:
-            logged_in = None  # unreadable store: say unknown rather than fail the listing
+            creds = store.load(name)
+        except LimenError as exc:  # unreadable store: say unknown rather than fail the list
+            logged_in, reason = None, exc.message
+        else:
+            if creds is None:
+                logged_in, reason = False, "no stored credentials"
+            else:
+                logged_in, reason = _session_state(rt, name, creds)
         rows.append(
             {
                 "name": name,
@@ -35,6 +74,7 @@ def _rows(rt: Runtime) -> list[dict[str, Any]]:
                 "provider": table.get("provider"),
                 "storage": table.get("storage"),
                 "logged_in": logged_in,
+                "reason": reason,
             }
         )
     return rows
@@ -48,7 +88,8 @@ def profiles() -> None:
 @profiles.command("list")
 @json_option
 def list_profiles(as_json: bool) -> None:
-    """List profiles; * marks the one in use here."""
+    """List profiles; * marks the one in use here. Asks each profile's server whether its
+    session still works."""
     rt = runtime()
     rows = _rows(rt)
     if as_json:
@@ -68,7 +109,7 @@ def list_profiles(as_json: bool) -> None:
                 r["name"] + (" (default)" if r["default"] else ""),
                 r["server"],
                 r["user"],
-                {True: "yes", False: "no", None: "?"}[r["logged_in"]],
+                {True: "yes", False: "no", None: "unknown"}[r["logged_in"]],
                 r["storage"],
             ]
             for r in rows
@@ -78,7 +119,7 @@ def list_profiles(as_json: bool) -> None:
 
 
 @profiles.command("use")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_profiles)
 def use_profile(name: str) -> None:
     """Make NAME the default profile."""
     rt = runtime()
@@ -100,7 +141,7 @@ def use_profile(name: str) -> None:
 
 
 @profiles.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_profiles)
 def remove_profile(name: str) -> None:
     """Log NAME out (revoking on the server when possible) and delete it."""
     rt = runtime()
@@ -112,12 +153,7 @@ def remove_profile(name: str) -> None:
         raise UsageError(f"No profile named {name!r}.")
     if creds is not None:
         try:
-            sub = Runtime(
-                flags=Flags(profile=name, server=creds.server),
-                env=rt.env,
-                cwd=rt.cwd,
-                console=rt.console,
-            )
+            sub = _sub_runtime(rt, name, creds)
             try:
                 click.echo(f"{name}: {revoke_credentials(sub, creds)}.")
             finally:

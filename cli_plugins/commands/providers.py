@@ -19,6 +19,7 @@ def providers(as_json: bool) -> None:
             "help": info.provider.help,
             "needs_browser": bool(info.provider.needs_browser),
             "needs_tty": bool(info.provider.needs_tty),
+            "needs_person": bool(getattr(info.provider, "needs_person", False)),
             "source": info.source,
         }
         for name, info in sorted(found.items())
@@ -33,7 +34,13 @@ def providers(as_json: bool) -> None:
                 r["name"],
                 r["source"],
                 ", ".join(
-                    n for n, on in (("browser", r["needs_browser"]), ("tty", r["needs_tty"])) if on
+                    n
+                    for n, on in (
+                        ("browser", r["needs_browser"]),
+                        ("tty", r["needs_tty"]),
+                        ("approval", r["needs_person"]),
+                    )
+                    if on
                 ),
                 r["help"],
             ]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import AuthRequired, ExitCode, ServerUnreachable
+from ..errors import AuthRequired, ExitCode, ServerUnreachable, login_command
 from ..options import json_option, profile_options, runtime
-from ..output import print_fields, print_json
-from ..runtime import Runtime
-from ..session import when
+from ..output import print_fields, print_json, when
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 def fetch_me(rt: Runtime) -> dict[str, Any]:
-    """GET /me with the profile's credential (renewing it if needed)."""
+    """GET /me with the profile's credential (renewing it if needed); not being logged in
+    is reported before any network call."""
+    rt.manager.access_token()
     response = rt.manager.check(rt.request("GET", rt.api_url("me")), what="GET /api/v1/me")
     return dict(response.json())
 
@@ -39,6 +42,7 @@ def _describe(rt: Runtime) -> dict[str, Any]:
         except AuthRequired as exc:
             info["reason"] = exc.message
             return info
+    creds = None
     try:
         me = fetch_me(rt)
     except AuthRequired as exc:
@@ -46,6 +50,7 @@ def _describe(rt: Runtime) -> dict[str, Any]:
         creds = None if env else rt.manager.stored()
     except ServerUnreachable as exc:
         info["reason"] = info["unreachable"] = exc.message
+        creds = None if env else rt.manager.stored()
     else:
         info.update(logged_in=True, subject=me.get("sub"), email=me.get("email"))
         info.update(scopes=me.get("scopes", []), auth_method=me.get("auth_method"))
@@ -88,6 +93,7 @@ def _duration(seconds: float) -> str:
 
 
 def _print_status(info: dict[str, Any]) -> None:
+    """The status for people: the facts on stdout, what to do next on stderr."""
     pairs: list[tuple[str, Any]] = [
         ("Profile", f"{info['profile']} (from {info['profile_source']})"),
         ("Server", f"{info['server']} (from {info['server_source']})"),
@@ -113,11 +119,11 @@ def _print_status(info: dict[str, Any]) -> None:
         pairs.append(("Storage", info["storage"]["location"]))
     print_fields(pairs)
     if info["storage"]["note"] and not info.get("source"):
-        click.echo(info["storage"]["note"])
+        click.echo(info["storage"]["note"], err=True)
     if info.get("unreachable"):
         click.echo("Could not ask the server whether the session is still valid.", err=True)
     elif not info["logged_in"]:
-        click.echo("Run `limen login` to sign in.", err=True)
+        click.echo(f"Run {login_command(info['profile'])} to sign in.", err=True)
 
 
 @click.command()

@@ -34,7 +34,10 @@ class ApiKeyProvider(Provider):
         if context.option("secret_stdin"):
             key = read_stdin_secret("API key")
         else:
-            key = context.console.secret("API key")
+            key = context.console.secret(
+                "API key",
+                hint="Pipe the key into --secret-stdin, or set LIMEN_API_KEY (used, not stored).",
+            )
         return Credentials(
             kind="api_key",
             provider=self.name,

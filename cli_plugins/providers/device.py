@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import oauth
 from ..console import Console
@@ -14,12 +14,15 @@ from ..errors import LimenError, LoginCancelled
 from ..hookspecs import hookimpl
 from . import LoginContext, Provider
 
+if TYPE_CHECKING:
+    import httpx
+
 SLOW_DOWN_STEP = 5  # seconds added on every slow_down (RFC 8628 §3.5)
 TICK = 0.1
 
 
 def spinner_frames() -> str:
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
+    encoding = (getattr(sys.stderr, "encoding", None) or "").lower()
     return "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏" if "utf" in encoding else "|/-\\"
 
 
@@ -59,7 +62,7 @@ class Poller:
         self._frame = 0
 
     def run(self) -> dict[str, Any]:
-        live = self.console.color
+        live = self.console.live
         if not live:
             self.console.say("Waiting for approval in the browser...")
         try:
@@ -115,28 +118,36 @@ class Poller:
 class DeviceProvider(Provider):
     name = "device"
     help = "Sign in on another device: shows a code to enter at the server's /device page."
+    needs_person = True
 
     def login(self, context: LoginContext) -> Credentials:
-        metadata = context.metadata()
-        start = oauth.post_form(
-            metadata,
-            context.http,
-            "device_authorization_endpoint",
-            {"client_id": oauth.CLI_CLIENT_ID, "scope": oauth.CLI_SCOPES},
-        )
-        show_code(context.console, start)
-        form = {
-            "grant_type": oauth.DEVICE_GRANT,
-            "device_code": str(start["device_code"]),
-            "client_id": oauth.CLI_CLIENT_ID,
-        }
-        tokens = Poller(
-            lambda: oauth.token_request(metadata, context.http, form),
-            context.console,
-            interval=int(start.get("interval") or 5),
-            expires_in=int(start.get("expires_in") or 600),
-        ).run()
+        tokens = device_login(context, client_id=oauth.CLI_CLIENT_ID, scope=oauth.CLI_SCOPES)
         return context.credentials(tokens, client_id=oauth.CLI_CLIENT_ID)
+
+
+def device_login(
+    context: LoginContext, *, client_id: str, scope: str, auth: httpx.Auth | None = None
+) -> dict[str, Any]:
+    """The device flow (RFC 8628) as ``client_id``: show the code, poll until approved, and
+    return the token response. ``auth`` authenticates a confidential client."""
+    metadata = context.metadata()
+    start = oauth.post_form(
+        metadata,
+        context.http,
+        "device_authorization_endpoint",
+        oauth.client_form(client_id, auth, scope=scope),
+        auth,
+    )
+    show_code(context.console, start)
+    form = oauth.client_form(
+        client_id, auth, grant_type=oauth.DEVICE_GRANT, device_code=str(start["device_code"])
+    )
+    return Poller(
+        lambda: oauth.token_request(metadata, context.http, form, auth),
+        context.console,
+        interval=int(start.get("interval") or 5),
+        expires_in=int(start.get("expires_in") or 600),
+    ).run()
 
 
 @hookimpl(trylast=True)

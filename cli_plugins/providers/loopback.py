@@ -7,10 +7,13 @@ import html
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import LimenError
+
+if TYPE_CHECKING:  # http.server loads when a browser login starts, not with every command
+    from http.server import BaseHTTPRequestHandler
 
 CALLBACK_PATH = "/callback"
 VERDICT_WAIT = 60.0  # how long the browser's page waits for the code exchange
@@ -63,6 +66,8 @@ class LoopbackReceiver:
         self._outcome = (False, "The login did not finish; see the terminal.")
         self._code: str | None = None
         self._error: str | None = None
+        from http.server import ThreadingHTTPServer
+
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         except OSError as exc:
@@ -133,6 +138,8 @@ class LoopbackReceiver:
         return (200 if ok else 400), page(ok, message)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
+        from http.server import BaseHTTPRequestHandler
+
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):

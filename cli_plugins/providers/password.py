@@ -5,8 +5,7 @@ the tokens refresh through /oauth/token like any other."""
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .. import oauth
 from ..console import read_stdin_secret
@@ -15,6 +14,9 @@ from ..errors import AuthRequired
 from ..hookspecs import hookimpl
 from ..http import check, json_body, unreachable
 from . import LoginContext, Provider
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class PasswordProvider(Provider):
@@ -25,30 +27,44 @@ class PasswordProvider(Provider):
     def login(self, context: LoginContext) -> Credentials:
         metadata = context.metadata()
         endpoint = metadata.endpoint("limen_login_endpoint")
-        email = context.option("user") or context.console.prompt("Email")
+        email = context.option("user") or context.console.prompt(
+            "Email", hint="Pass the account with --user EMAIL."
+        )
         if context.option("secret_stdin"):
             password = read_stdin_secret("password")
         else:
-            password = context.console.secret("Password")
+            password = context.console.secret(
+                "Password", hint="Pipe the password into --secret-stdin instead."
+            )
         body = {"email": email, "password": password, "client_id": oauth.CLI_CLIENT_ID}
         response = self._post(context, endpoint, body)
         if response.status_code == 401 and json_body(response).get("mfa_required"):
             body["otp"] = str(
                 context.option("otp")
-                or context.console.prompt("One-time code (or a recovery code)")
+                or context.console.prompt(
+                    "One-time code (or a recovery code)",
+                    hint="Pass the current code with -o otp=CODE.",
+                )
             ).strip()
             response = self._post(context, endpoint, body)
         if response.status_code == 401:
-            detail = json_body(response).get("detail") or "wrong email or password"
-            raise AuthRequired(
+            # The server's detail already says what to check and what happens next.
+            detail = json_body(response).get("detail") or "wrong email or password."
+            failed = AuthRequired(
                 f"Sign-in failed for {email}: {detail}",
-                "Check both and try again; repeated failures lock the account for a while.",
+                "Check both and try again; repeated failures lock the account for a while."
+                if "try again" not in str(detail).lower()
+                else None,
             )
+            failed.suggest_login = False
+            raise failed
         tokens = json_body(check(response, what="Sign-in"))
         return context.credentials(tokens, client_id=oauth.CLI_CLIENT_ID, email=email)
 
     @staticmethod
     def _post(context: LoginContext, endpoint: str, body: dict[str, str]) -> httpx.Response:
+        import httpx
+
         try:
             return context.http.post(endpoint, json=body)
         except httpx.HTTPError as exc:

@@ -32,7 +32,7 @@ def limen_server(*args: str, env: dict[str, str], stdin: str | None = None):
 
 
 def start_dev(command: list[str], cwd, env) -> tuple[subprocess.Popen[str], str]:
-    """Start `limen-server dev` and read its banner (up to the 'Try:' line)."""
+    """Start `limen-server dev` and read its banner (up to its last line, 'Admin:')."""
     proc = subprocess.Popen(
         command,
         cwd=cwd,
@@ -43,7 +43,7 @@ def start_dev(command: list[str], cwd, env) -> tuple[subprocess.Popen[str], str]
         start_new_session=True,
     )
     lines: list[str] = []
-    while not any("Try:" in line for line in lines):
+    while not any("Admin:" in line for line in lines):
         line = proc.stdout.readline()
         if not line:
             stop(proc)
@@ -75,8 +75,7 @@ def test_dev_server_starts_migrates_and_prints_first_admin_once(tmp_path):
     proc, output = start_dev(command, tmp_path, env)
     try:
         assert "DEV MODE" in output and base in output
-        password = re.search(r"password: (\S+)", output).group(1)
-        email = re.search(r"email:\s+(\S+)", output).group(1)
+        email, password = re.search(r"Admin:\s+(\S+) / (\S+)", output).groups()
         wait_healthy(base)
         login = httpx.post(f"{base}/auth/login", json={"email": email, "password": password})
         assert login.status_code == 200
@@ -90,7 +89,7 @@ def test_dev_server_starts_migrates_and_prints_first_admin_once(tmp_path):
     # A second start keeps the same admin and does not print a password again.
     proc, output = start_dev(command, tmp_path, env)
     try:
-        assert "password:" not in output
+        assert password not in output and "--reset-admin-password" in output
         wait_healthy(base)
         again = httpx.post(f"{base}/auth/login", json={"email": email, "password": password})
         assert again.status_code == 200  # same secret key, same signing key, same data

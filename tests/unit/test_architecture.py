@@ -40,6 +40,7 @@ BLUEPRINTS = ("webapp.api", "webapp.auth", "webapp.oauth", "webapp.portal", "web
 COMPOSITION = (
     "webapp",  # the package itself only (its lazy create_app), not everything under it
     "webapp.factory",
+    "webapp.entry",
     "webapp.cli",
     "webapp.jobs.commands",
     "webapp.jobs.__main__",

@@ -213,7 +213,9 @@ def create_api_key(server: LiveServer, account: Account, *scopes: str) -> str:
     return str(response.json()["key"])
 
 
-def create_client(server: LiveServer) -> dict[str, str]:
+def create_client(server: LiveServer, scopes: tuple[str, ...] = ("profile",)) -> dict[str, str]:
+    """A confidential client_credentials client allowed ``scopes``."""
+    scope_args = [arg for scope in scopes for arg in ("--scope", scope)]
     created = subprocess.run(
         [
             sys.executable,
@@ -224,8 +226,7 @@ def create_client(server: LiveServer) -> dict[str, str]:
             "e2e-service",
             "--grant",
             "client_credentials",
-            "--scope",
-            "profile",
+            *scope_args,
             "--json",
         ],
         env=server.env,
@@ -237,6 +238,15 @@ def create_client(server: LiveServer) -> dict[str, str]:
     )
     assert created.returncode == 0, created.stderr
     return dict(json.loads(created.stdout))
+
+
+def revoke_session(server: LiveServer, refresh_token: str) -> None:
+    """End a CLI session on the server, as the portal's sessions page would."""
+    httpx.post(
+        f"{server.url}/oauth/revoke",
+        data={"token": refresh_token, "token_type_hint": "refresh_token", "client_id": "limen-cli"},
+        timeout=30,
+    ).raise_for_status()
 
 
 def me(server: LiveServer, token: str) -> httpx.Response:

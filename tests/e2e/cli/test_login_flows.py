@@ -97,7 +97,7 @@ def test_api_key_from_the_environment_is_never_stored(limen, account, cli_server
     env = limen.env(LIMEN_API_KEY=key)
     assert limen.run("whoami", env=env).stdout.splitlines()[0] == account.email
     result = limen.run("login", "--api-key", env=env)
-    assert result.returncode == 0 and "LIMEN_API_KEY" in result.stdout
+    assert result.returncode == 0 and "LIMEN_API_KEY" in result.stderr
     assert not limen.credentials_file.exists()
 
 
@@ -113,9 +113,9 @@ def test_api_key_login_stores_the_key_and_scopes_apply(limen, account, cli_serve
 def test_password_login_then_again_is_a_no_op(limen, account):
     limen.login(account)
     again = limen.login(account)
-    assert "Already logged in" in again.stdout
+    assert "Already logged in" in again.stderr
     forced = limen.login(account, "--force")
-    assert "Logged in to" in forced.stdout
+    assert "Logged in to" in forced.stderr
 
 
 def test_password_login_with_a_one_time_code(limen, account, cli_server):

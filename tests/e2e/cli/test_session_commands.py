@@ -52,7 +52,7 @@ def test_logout_revokes_on_the_server(limen, account, cli_server):
     token = limen.run("token").stdout.strip()
     result = limen.run("logout")
     assert result.returncode == 0, result.stderr
-    assert "revoked on the server" in result.stdout and "API keys" in result.stdout
+    assert "revoked on the server" in result.stderr and "API keys" in result.stderr
     assert me(cli_server, token).status_code == 401
     assert limen.run("status").returncode == 3
 
@@ -90,6 +90,6 @@ def test_profiles_side_by_side(limen, register, tmp_path):
     listing = json.loads(limen.run("profiles", "list", "--json").stdout)
     assert {p["name"] for p in listing["profiles"] if p["logged_in"]} == {"ana", "bob"}
     logout = limen.run("logout", "--profile", "ana")
-    assert "Other profiles still logged in: bob" in logout.stdout
+    assert "Other profiles still logged in: bob" in logout.stderr
     assert limen.run("profiles", "remove", "bob").returncode == 0
     assert limen.run("status", "--profile", "bob").returncode == 3

@@ -85,7 +85,7 @@ def test_keyring_is_used_when_a_backend_works(limen, account, cli_server):
     env = limen.env(PYTHON_KEYRING_BACKEND=f"{__name__}.MemoryKeyring", PYTHONPATH=str(REPO_ROOT))
     result = limen.run("login", "--api-key", "--secret-stdin", input=key + "\n", env=env)
     assert result.returncode == 0, result.stderr
-    assert f"OS keyring ({__name__}.MemoryKeyring)" in result.stdout
+    assert f"OS keyring ({__name__}.MemoryKeyring)" in result.stderr
     assert "No usable OS keyring" not in result.stderr
     assert not limen.credentials_file.exists()
     assert 'storage = "keyring"' in (limen.config_dir / "config.toml").read_text()

@@ -53,3 +53,33 @@ def test_device_screen_and_ctrl_c(limen, cli_server):
     assert "Login cancelled; nothing was saved." in rest
     assert "Traceback" not in screen + rest
     assert not limen.credentials_file.exists()
+
+
+SGR = re.compile(rb"\x1b\[[0-9;]*m")  # colour and bold: what NO_COLOR turns off
+
+
+def device_screen(env: dict[str, str]) -> bytes:
+    """The raw bytes `limen login --device` writes to a terminal until it waits (then ^C)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(LIMEN, [LIMEN, "login", "--device"], env)  # noqa: S606
+        finally:
+            os._exit(127)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"Waiting for approval" not in seen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                seen += os.read(fd, 4096)
+        os.write(fd, b"\x03")
+        os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return seen
+
+
+def test_no_color_turns_colour_off(limen):
+    assert SGR.search(device_screen(limen.env(TERM="xterm")))
+    plain = device_screen(limen.env(TERM="xterm", NO_COLOR="1"))
+    assert b"Waiting for approval" in plain and not SGR.search(plain)

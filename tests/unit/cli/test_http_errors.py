@@ -7,7 +7,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from cli_plugins.errors import ExitCode
+from cli_plugins.errors import AuthRequired, ExitCode
 from cli_plugins.http import problem_error
 
 
@@ -42,15 +42,22 @@ def test_locked_account_says_when_to_retry():
     assert "locked" in error.message and "3600 s" in (error.hint or "")
 
 
-def test_unauthorized_points_to_login():
+@pytest.mark.parametrize(
+    ("profile", "command"),
+    [("default", "`limen login`"), ("work", "`limen login --profile work`")],
+)
+def test_unauthorized_points_to_login_for_the_profile_in_use(profile, command):
     error = problem_error(problem(401, detail="The access token has expired.", cause="expired"))
-    assert "limen login" in (error.hint or "")
+    assert isinstance(error, AuthRequired)
+    assert f"Run {command}." in (error.with_login_hint(profile).hint or "")
 
 
 def test_expired_token_with_a_skewed_clock_mentions_the_clock():
     skewed = formatdate(timeval=0, usegmt=True)  # the server thinks it is 1970
     error = problem_error(problem(401, {"Date": skewed}, detail="expired", cause="expired"))
-    assert "clock" in (error.hint or "")
+    assert isinstance(error, AuthRequired)
+    hint = error.with_login_hint("default").hint or ""
+    assert "clock" in hint and "limen login" in hint
 
 
 def test_server_error_carries_the_request_id():

@@ -14,9 +14,13 @@ import pytest
 
 from cli_plugins import hookspecs
 from cli_plugins.credentials import Credentials
-from cli_plugins.errors import LimenError
 from cli_plugins.hookspecs import hookimpl
-from cli_plugins.plugins import DEFAULT_PLUGINS, build_plugin_manager, plugin_manager
+from cli_plugins.plugins import (
+    DEFAULT_PLUGINS,
+    build_plugin_manager,
+    plugin_manager,
+    plugin_records,
+)
 from cli_plugins.providers import LoginContext, Provider
 
 from .conftest import invoke
@@ -104,26 +108,46 @@ def test_hook_choose_default_provider_builtin_prefers_device_without_a_terminal(
     assert pm.hook.choose_default_provider(context=NoTerminal()) == "device"
 
 
+def installed(monkeypatch: pytest.MonkeyPatch, name: str, target: str) -> None:
+    ep = metadata.EntryPoint(name, target, "limen.plugins")
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [ep])
+
+
 def test_entry_point_plugins_are_loaded(monkeypatch):
-    ep = metadata.EntryPoint("inline", f"{__name__}:InlinePlugin", "limen.plugins")
-    monkeypatch.setattr(metadata, "entry_points", lambda group: [ep])
-    pm = build_plugin_manager()
+    installed(monkeypatch, "inline", f"{__name__}:InlinePlugin")
+    pm = build_plugin_manager(disabled=frozenset())
     assert pm.get_plugin("inline") is InlinePlugin
+    assert [r.status for r in plugin_records(pm)] == ["enabled"]
 
 
-def test_misspelled_hook_fails_loudly(monkeypatch):
-    ep = metadata.EntryPoint("typo", f"{__name__}:TypoPlugin", "limen.plugins")
-    monkeypatch.setattr(metadata, "entry_points", lambda group: [ep])
-    with pytest.raises(LimenError, match="register_provider"):
-        build_plugin_manager()
+def test_misspelled_hook_is_reported_and_the_plugin_skipped(monkeypatch, capsys):
+    installed(monkeypatch, "typo", f"{__name__}:TypoPlugin")
+    pm = build_plugin_manager(disabled=frozenset())
+    assert pm.get_plugin("typo") is None
+    assert "did you mean 'register_providers'" in capsys.readouterr().err
+    assert [r.status for r in plugin_records(pm)] == ["broken"]
 
 
 def test_plugin_that_fails_to_import_is_reported_not_fatal(monkeypatch, capsys):
-    ep = metadata.EntryPoint("broken", "no_such_module_for_limen:x", "limen.plugins")
-    monkeypatch.setattr(metadata, "entry_points", lambda group: [ep])
-    pm = build_plugin_manager()
+    installed(monkeypatch, "broken", "no_such_module_for_limen:x")
+    pm = build_plugin_manager(disabled=frozenset())
     assert pm.get_plugin("broken") is None
-    assert "failed to load" in capsys.readouterr().err
+    assert "failed to import" in capsys.readouterr().err
+
+
+def test_disabled_plugin_is_not_loaded(monkeypatch):
+    installed(monkeypatch, "inline", f"{__name__}:InlinePlugin")
+    pm = build_plugin_manager(disabled=frozenset({"inline"}))
+    assert pm.get_plugin("inline") is None
+    assert [r.status for r in plugin_records(pm)] == ["disabled"]
+
+
+def test_no_plugins_variable_loads_none(monkeypatch):
+    installed(monkeypatch, "inline", f"{__name__}:InlinePlugin")
+    monkeypatch.setenv("LIMEN_NO_PLUGINS", "1")
+    pm = build_plugin_manager(disabled=frozenset())
+    assert pm.get_plugin("inline") is None
+    assert [r.status for r in plugin_records(pm)] == ["not loaded"]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

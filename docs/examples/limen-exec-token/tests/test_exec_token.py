@@ -162,11 +162,11 @@ def test_login_with_the_plugin_provider(limen_env):
     command = f"{sys.executable} -c \"print('{TOKEN}')\""
     login = limen(limen_env, "login", "--provider", "exec", "-o", f"command={command}")
     assert login.returncode == 0, login.stderr
-    assert "as robot@example.com" in login.stdout and "via exec" in login.stdout
+    assert "as robot@example.com" in login.stderr and "via exec" in login.stderr
     assert limen(limen_env, "token").stdout.strip() == TOKEN
     assert limen(limen_env, "whoami").stdout.splitlines()[0] == "robot@example.com"
     logout = limen(limen_env, "logout")
-    assert logout.returncode == 0 and "does not revoke 'exec'" in logout.stdout
+    assert logout.returncode == 0 and "does not revoke 'exec'" in logout.stderr
 
 
 def test_without_the_plugin_the_provider_is_unknown(limen_env):

@@ -8,10 +8,14 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from cli_plugins.credentials import Credentials
-from cli_plugins.errors import LimenError, UsageError
-from cli_plugins.hookspecs import hookimpl
-from cli_plugins.providers import LoginContext, Provider
+from cli_plugins.plugin_sdk import (
+    Credentials,
+    LimenError,
+    LoginContext,
+    Provider,
+    UsageError,
+    hookimpl,
+)
 
 ENV_COMMAND = "LIMEN_EXEC_TOKEN_COMMAND"
 TIMEOUT = 30
