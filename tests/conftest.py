@@ -135,3 +135,15 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("LIMEN_TEST_ARTIFACTS", Path(__file__).parent / "artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+_TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from its directory (tests/<tier>/...)."""
+    root = Path(__file__).parent
+    for item in items:
+        parts = item.path.relative_to(root).parts if item.path.is_relative_to(root) else ()
+        if parts and parts[0] in _TIERS:
+            item.add_marker(parts[0])
