@@ -35,7 +35,10 @@ class PasswordProvider(Provider):
         if response.status_code == 401 and json_body(response).get("mfa_required"):
             body["otp"] = str(
                 context.option("otp")
-                or context.console.prompt("One-time code (or a recovery code)")
+                or context.console.prompt(
+                    "One-time code (or a recovery code)",
+                    hint="Pass the current code with -o otp=CODE (or a recovery code).",
+                )
             ).strip()
             response = self._post(context, endpoint, body)
         if response.status_code == 401:
