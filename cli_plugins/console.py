@@ -44,15 +44,16 @@ class Console:
     def clear_line(self) -> None:
         click.echo("\r\033[K", nl=False)
 
-    def _require_tty(self, what: str) -> None:
+    def _require_tty(self, what: str, hint: str | None = None) -> None:
         if not self.interactive:
             raise UsageError(
                 f"{what} needs a terminal to ask you, and this is not one.",
-                "Pass the value through the environment or --secret-stdin instead.",
+                hint or "Pass the value through the environment or --secret-stdin instead.",
             )
 
-    def prompt(self, text: str, default: str | None = None) -> str:
-        self._require_tty(text)
+    def prompt(self, text: str, default: str | None = None, hint: str | None = None) -> str:
+        """A visible prompt; ``hint`` says how to give the value without a terminal."""
+        self._require_tty(text, hint)
         return str(click.prompt(text, default=default, err=False)).strip()
 
     def secret(self, text: str) -> str:
