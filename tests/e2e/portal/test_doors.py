@@ -5,14 +5,19 @@ works (or no longer does), two-step verification off."""
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.support.db import scalar
-from tests.support.factories import PASSWORD, Api, create_user
+from tests.support.db import execute, scalar
+from tests.support.factories import PASSWORD, Api, bearer_for, create_user
 from tests.support.mfa import enroll, next_code
+from webapp import create_app
+from webapp.extensions import db, identity
+from webapp.jobs import services
 
 from .conftest import sign_in
 
@@ -157,3 +162,66 @@ def test_admin_registers_rotates_and_deletes_a_client(portal, new_page):
     expect(page.locator("#clients tbody tr").filter(has_text=client_id)).to_have_count(0)
     assert client_token(portal, client_id, second).json()["error"] == "invalid_client"
     assert me(portal, token.json()["access_token"]).status_code == 401
+
+
+def test_collect_the_key_a_scheduled_rotation_made(portal, new_page, tmp_path):
+    email = create_user(portal)
+    owner = bearer_for(portal, email)
+    body = {"name": "nightly", "scopes": ["profile"], "expires_in_days": 3}
+    created = httpx.post(f"{portal.url}/api/v1/api-keys", json=body, headers=owner).json()
+    policy = {"rotate_before_days": 7, "grace_seconds": 3600}
+    path = f"{portal.url}/api/v1/api-keys/{created['id']}/rotation-policy"
+    assert httpx.put(path, json=policy, headers=owner).status_code == 200
+    rotated = run_credential_rotation(portal, tmp_path)
+    successor = dict(rotated)[created["id"]]
+
+    page = new_page()
+    sign_in(page, portal, email, next_path="/keys")
+    page.get_by_role("button", name="Collect new key").click()
+    secret = page.locator("#new-key").inner_text()
+    assert secret.startswith("limen_")
+    assert httpx.get(f"{portal.url}/api/v1/me", headers={"X-API-Key": secret}).status_code == 200
+    page.reload()  # collected once: the secret is gone from the server
+    expect(page.get_by_role("button", name="Collect new key")).to_have_count(0)
+    again = httpx.post(f"{portal.url}/api/v1/api-keys/{successor}/collect", headers=owner)
+    assert again.status_code == 404
+
+
+def test_admin_retries_a_failed_job_run(portal, new_page):
+    url = portal.env["LIMEN_DATABASE_URL"]
+    failed = f"failed-{secrets.token_hex(6)}"
+    execute(
+        url,
+        "INSERT INTO job_runs (id, job, trigger, status, attempts, enqueued_at, params, summary,"
+        " error) VALUES (:id, 'credentials.maintain', 'schedule', 'failed', 3, :now, '{}', '{}',"
+        " 'boom')",
+        id=failed,
+        now=datetime.now(UTC).replace(tzinfo=None),
+    )
+    admin_email = create_user(portal, "admin")
+    page = new_page()
+    sign_in(page, portal, admin_email, next_path="/admin/jobs")
+    page.locator("#jobs tbody tr").filter(has_text="boom").get_by_role(
+        "button", name="Retry"
+    ).click()
+    expect(page.get_by_role("status")).to_have_text("Queued again.")
+    retry = "SELECT count(*) FROM job_runs WHERE job = 'credentials.maintain' AND trigger = 'retry'"
+    assert scalar(url, retry) == 1
+
+
+def run_credential_rotation(node: Any, tmp_path: Any) -> list[tuple[str, str]]:
+    """What the credentials.maintain job does, run in process against the node's database
+    and Redis (the service the job calls, without a worker to drain the shared queue)."""
+    settings = {
+        key[len("LIMEN_") :].lower(): value
+        for key, value in node.env.items()
+        if key.startswith("LIMEN_")
+    }
+    app = create_app({**settings, "instance_path": tmp_path, "log_level": "WARNING"})
+    try:
+        with app.app_context():
+            return services.credential_rotation(identity()).rotate_due_api_keys()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        app.extensions["limen.redis"].close()
