@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.factories import Api
 from tests.support.leaks import find_leaks
-from tests.support.live import LiveServer
+from tests.support.live import STARTED, LiveServer
 from tests.support.services import PostgresCluster, RedisServer
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
@@ -39,6 +39,18 @@ def base_env(redis_url: str, database_url: str, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_node_log() -> Iterator[None]:
+    """Every request the suite made is in the logs of the nodes it started (through
+    ``start_server`` or built directly): not one secret may appear in them."""
+    yield
+    leaks = []
+    for node in STARTED:
+        node.stop()
+        leaks += [f"{node.url}: {leak}" for leak in find_leaks(node.log_text())]
+    assert not leaks, "secrets in server logs:\n" + "\n".join(leaks[:20])
 
 
 @pytest.fixture(scope="session")
@@ -95,12 +107,8 @@ def start_server(
         return server
 
     yield start
-    leaks = []
     for server in started:
         server.stop()
-        leaks += [f"{server.url}: {leak}" for leak in find_leaks(server.log_text())]
-    # Every request the suite made is in these logs: not one secret may appear in them.
-    assert not leaks, "secrets in server logs:\n" + "\n".join(leaks[:20])
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -135,3 +143,15 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("LIMEN_TEST_ARTIFACTS", Path(__file__).parent / "artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+_TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from its directory (tests/<tier>/...)."""
+    root = Path(__file__).parent
+    for item in items:
+        parts = item.path.relative_to(root).parts if item.path.is_relative_to(root) else ()
+        if parts and parts[0] in _TIERS:
+            item.add_marker(parts[0])

@@ -83,12 +83,18 @@ def test_a_key_only_does_what_its_scopes_allow(api: Api, server):
 def test_keys_of_others_are_invisible(api: Api, server):
     owner = api.bearer(api.login(api.register())["access_token"])
     stranger = api.bearer(api.login(api.register())["access_token"])
-    key_id = create(api, owner).json()["id"]
+    created = create(api, owner).json()
+    key_id = created["id"]
     assert api.http.delete(f"/api/v1/api-keys/{key_id}", headers=stranger).status_code == 404
     assert (
         api.http.post(f"/api/v1/api-keys/{key_id}/rotate", json={}, headers=stranger).status_code
         == 404
     )
+    # The owner's key still works and is still the only one: nothing was revoked or rotated.
+    assert api.http.get("/api/v1/me", headers={"X-API-Key": created["key"]}).status_code == 200
+    assert [k["id"] for k in api.http.get("/api/v1/api-keys", headers=owner).json()["items"]] == [
+        key_id
+    ]
 
 
 def test_expired_key_is_rejected(api: Api, server):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.db import scalar
 from tests.support.factories import PASSWORD, Api, bearer_for, create_user
 
 
@@ -54,16 +55,29 @@ def test_admin_lock_answers_423_without_a_retry_time_until_unlocked(api: Api, ad
     assert api.login(account)["access_token"]
 
 
-def test_analysts_cannot_administer(api: Api):
+def test_analysts_cannot_administer(api: Api, server):
     token = api.login(api.register())["access_token"]
-    for method, path in [
-        ("GET", "/api/v1/users"),
-        ("PATCH", "/api/v1/users/x"),
-        ("GET", "/api/v1/audit"),
-        ("GET", "/api/v1/clients"),
+    target = api.register()
+    for method, path, body in [
+        ("GET", "/api/v1/users", {}),
+        (
+            "PATCH",
+            f"/api/v1/users/{target.id}",
+            {"roles": ["admin"], "active": False, "locked": True},
+        ),
+        ("GET", "/api/v1/audit", {}),
+        ("GET", "/api/v1/clients", {}),
     ]:
-        response = api.http.request(method, path, json={}, headers=api.bearer(token))
+        response = api.http.request(method, path, json=body, headers=api.bearer(token))
         assert response.status_code == 403, (method, path)
+        assert response.json()["required_permission"], response.text
+    # The real user the analyst tried to change is exactly as it was.
+    url = server.env["LIMEN_DATABASE_URL"]
+    roles = (
+        "SELECT r.name FROM roles r JOIN user_roles ur ON ur.role_id = r.id WHERE ur.user_id = :id"
+    )
+    assert scalar(url, roles, id=target.id) == "analyst"
+    assert api.login(target)["access_token"]
 
 
 def test_own_sessions_listed_and_signed_out(api: Api):
@@ -83,6 +97,7 @@ def test_own_sessions_listed_and_signed_out(api: Api):
         api.http.delete(f"/api/v1/sessions/{here['session_id']}", headers=stranger).status_code
         == 404
     )
+    assert api.me(here["access_token"]).status_code == 200  # the owner is still signed in
 
 
 def test_audit_log_filters(api: Api, admin):

@@ -13,6 +13,7 @@ SECRET_SHAPES = {
     "API key": re.compile(r"limen_[0-9A-Za-z]{8}_[0-9A-Za-z]{30,}"),
     "client secret": re.compile(r"limen_cs_[\w-]{20,}"),
     "session cookie": re.compile(r"limen_session=[\w.-]{20,}"),
+    "upstream (GitHub) token": re.compile(r"\bgh[opsu]_[0-9A-Za-z]{30,}"),
 }
 KNOWN_PASSWORDS = (PASSWORD, "correct horse battery", "a long admin password")
 

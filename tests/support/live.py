@@ -17,9 +17,12 @@ import httpx
 
 from tests.support.services import Managed, free_port, log_tail
 
-__all__ = ["REPO_ROOT", "LiveServer"]
+__all__ = ["REPO_ROOT", "STARTED", "LiveServer"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Every node this test process started, however it was built: the session's log scan reads
+# all of them (tests/conftest.py).
+STARTED: list[LiveServer] = []
 
 
 class LiveServer(Managed):
@@ -102,6 +105,8 @@ class LiveServer(Managed):
             self.migrate()
         self._dir = Path(tempfile.mkdtemp(prefix="limen-live-"))
         self.log_path = self._dir / "server.log"
+        if self not in STARTED:
+            STARTED.append(self)
         cmd = [
             sys.executable,
             "-m",

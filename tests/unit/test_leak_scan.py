@@ -16,8 +16,9 @@ from webapp.identity.api_keys import format_key
         format_key("AbCdEf12", "x" * 32),
         "limen_cs_" + "b" * 43,
         "correct horse battery staple",
+        "gho_" + "Stub" * 9,
     ],
-    ids=["jwt", "refresh-token", "api-key", "client-secret", "password"],
+    ids=["jwt", "refresh-token", "api-key", "client-secret", "password", "github-token"],
 )
 def test_each_secret_shape_is_found(secret):
     assert find_leaks(f'{{"event": "request", "detail": "{secret}"}}')

@@ -29,16 +29,26 @@ def test_status_reports_who_how_until_where(limen, account, cli_server):
         assert expected in result.stdout
 
 
-def test_keys_create_list_rotate_revoke(limen, account):
+def test_keys_create_list_rotate_revoke(limen, account, cli_server):
+    def key_status(key: str) -> int:
+        return httpx.get(f"{cli_server.url}/api/v1/me", headers={"X-API-Key": key}).status_code
+
     limen.login(account)
     created = json.loads(limen.run("keys", "create", "ci", "--scope", "profile", "--json").stdout)
     assert created["key"].startswith("limen_")
     listed = json.loads(limen.run("keys", "list", "--json").stdout)["items"]
     assert [k["name"] for k in listed] == ["ci"] and "key" not in listed[0]
+    assert key_status(created["key"]) == 200
     rotated = limen.run("keys", "rotate", "ci", "--grace-seconds", "0")
     assert rotated.returncode == 0 and rotated.stdout.strip().startswith("limen_")
-    revoked = limen.run("keys", "revoke", rotated.stdout.strip().split("_")[1])
+    successor = rotated.stdout.strip()
+    assert (key_status(created["key"]), key_status(successor)) == (
+        401,
+        200,
+    )  # no grace: the old key is dead
+    revoked = limen.run("keys", "revoke", successor.split("_")[1])
     assert revoked.returncode == 0, revoked.stderr
+    assert key_status(successor) == 401
 
 
 def test_forbidden_is_exit_4_with_the_permission(limen, account):

@@ -169,7 +169,8 @@ def test_device_flow_denied(server, metadata, browser):
     start = httpx.post(
         metadata["device_authorization_endpoint"], data={"client_id": "limen-cli"}
     ).json()
-    approve_device(http, server.url, start["user_code"], approve=False)
+    page = approve_device(http, server.url, start["user_code"], approve=False)
+    assert page.status_code == 200 and "Request denied" in page.text
     denied = httpx.post(
         metadata["token_endpoint"],
         data={

@@ -229,13 +229,18 @@ def test_client_authentication_failures(metadata, make_client):
             data={"grant_type": "client_credentials", **extra},
             auth=auth,
         )
-        assert response.status_code in (400, 401)
+        # RFC 6749 §5.2: invalid_client; a failed Authorization header MUST get a 401 with
+        # WWW-Authenticate naming the scheme.
+        assert response.status_code == 401, (auth, extra, response.text)
         assert response.json()["error"] == "invalid_client", (auth, extra, response.text)
+        if auth:
+            assert response.headers["WWW-Authenticate"].startswith("Basic")
     public = httpx.post(
         metadata["token_endpoint"],
         data={"grant_type": "client_credentials", "client_id": "limen-cli"},
     )
-    assert public.json()["error"] in ("unauthorized_client", "invalid_client")
+    # A public client cannot authenticate, and client_credentials needs an authenticated client.
+    assert (public.status_code, public.json()["error"]) == (401, "invalid_client")
 
 
 def test_device_code_polled_too_fast_and_expired(server, metadata):

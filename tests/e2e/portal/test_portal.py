@@ -127,7 +127,8 @@ def test_device_flow_approved_from_the_device_page(portal, new_page, shots):
         data={"client_id": "limen-cli", "scope": "openid profile"},
     ).json()
     page = new_page()
-    sign_in(page, portal, create_user(portal), next_path="/device")
+    email = create_user(portal)
+    sign_in(page, portal, email, next_path="/device")
     page.get_by_label("Code").fill(start["user_code"].lower())
     shots(page, "06-device-code")
     page.get_by_role("button", name="Continue").click()
@@ -145,6 +146,11 @@ def test_device_flow_approved_from_the_device_page(portal, new_page, shots):
         },
     )
     assert token.status_code == 200, token.text
+    me = httpx.get(
+        f"{portal.url}/api/v1/me",
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+    assert (me.json()["email"], me.json()["client_id"]) == (email, "limen-cli")
 
 
 def test_admin_pages_render(portal, new_page, shots):
@@ -165,4 +171,7 @@ def test_admin_pages_render(portal, new_page, shots):
     shots(page, "13-rotation-queued")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{portal.url}/keys")
+    expect(page.get_by_role("heading", name="API keys")).to_be_in_viewport()
+    # The page fits a phone: nothing forces a sideways scroll.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shots(page, "11-phone-keys")
