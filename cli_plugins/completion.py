@@ -55,11 +55,14 @@ def complete_key_names(
     """The names of your live API keys (asks the server; nothing when that fails)."""
     from .config import Flags
     from .console import Console
-    from .options import State
     from .runtime import Runtime
 
-    state = ctx.find_object(State) or State()
-    flags = Flags(profile=state.profile, server=state.server, storage=state.storage)
+    state = ctx.find_root().obj  # the group's State (options.State), when flags were given
+    flags = Flags(
+        profile=getattr(state, "profile", None),
+        server=getattr(state, "server", None),
+        storage=getattr(state, "storage", None),
+    )
     rt = Runtime(flags=flags, console=Console(interactive=False))
     try:
         response = rt.request("GET", rt.api_url("api-keys"), timeout=3)

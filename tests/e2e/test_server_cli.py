@@ -228,12 +228,12 @@ def test_run_reloads_workers_gracefully_on_sighup(server):
     proc, base = start_run(server, "--workers", "1")
     try:
         os.kill(proc.pid, signal.SIGHUP)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         answered = 0
-        while time.monotonic() < deadline and answered < 50:
-            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        while time.monotonic() < deadline and answered < 20:  # through the workers' restart
+            assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
             answered += 1
-        assert proc.poll() is None and answered == 50
+        assert proc.poll() is None and answered == 20
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(15)

@@ -41,6 +41,7 @@ COMPOSITION = (
     "webapp",  # the package itself only (its lazy create_app), not everything under it
     "webapp.factory",
     "webapp.entry",
+    "webapp.devserver",
     "webapp.cli",
     "webapp.jobs.commands",
     "webapp.jobs.__main__",
