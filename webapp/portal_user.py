@@ -8,6 +8,7 @@ from flask_login import UserMixin
 from webapp.extensions import login_manager
 from webapp.identity import Principal
 from webapp.identity.errors import IdentityError
+from webapp.problems import Problem
 
 
 class PrincipalUser(UserMixin):
@@ -27,7 +28,7 @@ def init_app(app: Flask) -> None:
 
         try:
             principal = current_principal(optional=True)
-        except IdentityError:
+        except (IdentityError, Problem):  # a rejected or malformed credential: nobody
             return None
         return PrincipalUser(principal) if principal else None
 
