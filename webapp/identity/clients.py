@@ -37,6 +37,9 @@ OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 SUPPORTED_SCOPES = OIDC_SCOPES | ALL_PERMISSIONS
 BUILTIN_CLIENTS = ("limen-cli", "limen-portal")
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+# User ids are UUIDs; a client whose id looked like one would be the `sub` of its
+# client_credentials tokens and could pass for that person (RFC 9700 §4.15).
+USER_ID_SHAPE = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 MAX_SECRET_OVERLAP = timedelta(days=30)
 
 
@@ -189,6 +192,11 @@ class ClientRegistry:
         client_id = client_id or f"lc_{secrets.token_urlsafe(12)}"
         if not CLIENT_ID_PATTERN.fullmatch(client_id):
             raise PolicyViolation("client_id must be 3-64 letters, digits, dots, dashes.")
+        if USER_ID_SHAPE.fullmatch(client_id):
+            raise PolicyViolation(
+                "client_id must not look like a user id (a UUID): its tokens' subject would "
+                "pass for that person. Choose another id, or let Limen generate one."
+            )
         if self._db.scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
             raise Conflict(f"A client with id {client_id} already exists.")
         secret = None if public else "limen_cs_" + secrets.token_urlsafe(32)

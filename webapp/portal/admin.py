@@ -64,7 +64,13 @@ def admin_user_action(user_id: str, action: str) -> Any:
     try:
         target = users.get(user_id)
         if action == "roles":
-            users.set_roles(user_id, request.form.getlist("roles"), actor=actor, meta=meta)
+            users.set_roles(
+                user_id,
+                request.form.getlist("roles"),
+                actor=actor,
+                holder=Holder.of(g.principal, g.user.role_names),
+                meta=meta,
+            )
         elif action == "lock":
             users.lock(user_id, actor=actor, meta=meta)
         elif action == "unlock":
@@ -73,7 +79,7 @@ def admin_user_action(user_id: str, action: str) -> Any:
             users.set_active(user_id, action == "enable", actor=actor, meta=meta)
         else:
             return users_page(error=f"Unknown action {action!r}.", status=404)
-    except (ie.PolicyViolation, ie.NotFound) as exc:
+    except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
         db.session.rollback()
         return users_page(error=exc.detail, status=400)
     past = {

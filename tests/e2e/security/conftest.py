@@ -24,6 +24,20 @@ browser = oauth.browser
 metadata = oauth.metadata
 
 
+@pytest.fixture(scope="session")
+def strict_node(make_database, start_server) -> LiveServer:
+    """A node with tight device-code limits, analysts who must still set up two-step
+    verification (their sessions hold only 'profile'), and a trusted proxy so that each test
+    can come from its own address (X-Forwarded-For)."""
+    return start_server(
+        make_database("sqlite"),
+        LIMEN_MFA_REQUIRED_ROLES="analyst",
+        LIMEN_RATELIMIT_DEVICE_ENTRY="3/minute",
+        LIMEN_RATELIMIT_DEVICE_CODE="3/minute",
+        LIMEN_TRUSTED_PROXIES="1",
+    )
+
+
 @pytest.fixture
 def admin_browser(server: LiveServer) -> Iterator[httpx.Client]:
     """A browser signed in to the portal as a fresh admin."""

@@ -69,6 +69,13 @@ def test_other_errors_go_back_to_the_client_before_sign_in(metadata, params):
     assert query["state"] == ["st-1"] and query["iss"] == [metadata["issuer"]]
 
 
+def test_prompt_none_without_a_session_is_login_required_at_the_client(metadata):
+    response = httpx.get(authorize(metadata, scope="openid profile", prompt="none"))
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["error"] == ["login_required"] and query["state"] == ["st-1"]
+
+
 def test_a_valid_request_still_goes_to_sign_in(metadata):
     response = httpx.get(authorize(metadata))
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")

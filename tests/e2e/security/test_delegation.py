@@ -117,14 +117,14 @@ def test_refresh_never_widens_the_scope(server, metadata, admin_browser, third_p
     assert narrower.json()["scope"] == "profile"
 
 
-def test_a_session_restricted_to_mfa_setup_cannot_approve_more(make_database, start_server):
-    node = start_server(make_database("sqlite"), LIMEN_MFA_REQUIRED_ROLES="analyst")
+def test_a_session_restricted_to_mfa_setup_cannot_approve_more(strict_node):
+    node = strict_node  # analysts must set up two-step verification: 'profile' only till then
     start = httpx.post(
         f"{node.url}/oauth/device_authorization",
         data={"client_id": "limen-cli", "scope": "profile keys:write sessions:write"},
     ).json()
-    with httpx.Client(timeout=30) as http:
-        sign_in(http, node.url, create_user(node), PASSWORD)  # no MFA yet: profile only
+    with httpx.Client(timeout=30, headers={"X-Forwarded-For": "192.0.2.7"}) as http:
+        sign_in(http, node.url, create_user(node), PASSWORD)
         approve_device(http, node.url, start["user_code"])
     token = httpx.post(
         f"{node.url}/oauth/token",
@@ -136,3 +136,15 @@ def test_a_session_restricted_to_mfa_setup_cannot_approve_more(make_database, st
     )
     assert token.status_code == 200, token.text
     assert token.json()["scope"] == "profile"
+
+
+def test_a_users_write_key_cannot_make_anyone_an_admin(server, api, admin_headers):
+    key = new_key(server, admin_headers, ["users:write", "users:read"])
+    target = api.register()
+    promote = httpx.patch(
+        f"{server.url}/api/v1/users/{target.id}", json={"roles": ["admin"]}, headers=as_key(key)
+    )
+    assert promote.status_code == 403, promote.text
+    assert "signing-keys:write" in promote.json()["detail"]
+    roles = httpx.get(f"{server.url}/api/v1/users/{target.id}", headers=admin_headers).json()
+    assert roles["roles"] == ["analyst"]

@@ -3,25 +3,32 @@ and per code (RFC 8628 §5.1): GET /device?user_code=... no longer answers unlim
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 
 from tests.support.browser import csrf_from, sign_in
-from tests.support.factories import PASSWORD, create_user
+from tests.support.factories import Api
+
+
+def address() -> str:
+    return f"198.51.100.{secrets.randbelow(250) + 1}"
 
 
 @contextmanager
-def signed_in(node) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=node.url, timeout=30) as http:
-        sign_in(http, node.url, create_user(node), PASSWORD)
+def signed_in(node, ip: str) -> Iterator[httpx.Client]:
+    """A browser of a new account, coming from ``ip`` (the node trusts one proxy)."""
+    headers = {"X-Forwarded-For": ip}
+    with Api(node.url) as api, httpx.Client(base_url=node.url, headers=headers) as http:
+        account = api.register()
+        sign_in(http, node.url, account.email, account.password)
         yield http
 
 
-def test_guesses_through_get_and_post_share_one_budget(make_database, start_server):
-    node = start_server(make_database("sqlite"), LIMEN_RATELIMIT_DEVICE_ENTRY="3/minute")
-    with signed_in(node) as http:
+def test_guesses_through_get_and_post_share_one_budget(strict_node):
+    with signed_in(strict_node, address()) as http:
         token = csrf_from(http.get("/device").text)  # the empty form is not a guess
         answers = [
             http.get("/device", params={"user_code": "BCDF-GHJK"}).status_code,
@@ -32,17 +39,11 @@ def test_guesses_through_get_and_post_share_one_budget(make_database, start_serv
     assert answers == [400, 400, 400, 429]
 
 
-def test_one_code_cannot_be_tried_from_many_addresses(make_database, start_server):
-    node = start_server(
-        make_database("sqlite"), LIMEN_TRUSTED_PROXIES="1", LIMEN_RATELIMIT_DEVICE_CODE="3/minute"
-    )
-    with signed_in(node) as http:
-        answers = [
-            http.get(
-                "/device",
-                params={"user_code": "bcdf ghjk"},  # the same code, however it is written
-                headers={"X-Forwarded-For": f"203.0.113.{i}"},
-            ).status_code
-            for i in range(4)
-        ]
+def test_one_code_cannot_be_tried_from_many_addresses_and_accounts(strict_node):
+    code = "".join(secrets.choice("BCDFGHJKLMNPQRSTVWXZ") for _ in range(8))
+    answers = []
+    for _ in range(4):  # each try from another address and another account
+        with signed_in(strict_node, address()) as http:
+            spelled = f"{code[:4].lower()} {code[4:].lower()}"  # however it is written
+            answers.append(http.get("/device", params={"user_code": spelled}).status_code)
     assert answers == [400, 400, 400, 429]

@@ -74,3 +74,37 @@ def test_unparseable_redirect_uris_are_refused_at_registration(server, admin_hea
     )
     assert response.status_code == 422, response.text
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_nul_in_json_text_is_a_validation_error_not_a_database_error(api, server):
+    response = api.http.post(
+        "/auth/register",
+        json={
+            "email": "nul@example.com",
+            "password": "long enough password",
+            "display_name": "a\x00b",
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["type"].endswith("validation-error")
+
+
+@pytest.mark.parametrize("field", ["nonce", "code_challenge", "state"])
+def test_nul_in_an_authorization_request_is_an_error_page(metadata, browser, field):
+    http, _ = browser
+    params = {
+        "response_type": "code",
+        "client_id": "limen-cli",
+        "redirect_uri": "http://127.0.0.1:45678/callback",
+        "code_challenge": "x" * 43,
+        "code_challenge_method": "S256",
+        field: "a\x00b",
+    }
+    response = http.get(metadata["authorization_endpoint"], params=params)
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/", "/device", "/keys"])
+def test_a_portal_page_with_a_non_bearer_authorization_header_asks_to_sign_in(server, path):
+    response = httpx.get(f"{server.url}{path}", headers={"Authorization": "Basic"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
