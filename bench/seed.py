@@ -162,6 +162,7 @@ def client(client_id: str, secret: str) -> None:
     """A confidential client_credentials client with a fixed id and secret, so every server
     in the comparison is asked exactly the same thing."""
     from webapp.identity.crypto import sha256_hex
+    from webapp.identity.delegation import OPERATOR
     from webapp.models import OAuthClient
 
     registered = identity().clients.register(
@@ -170,6 +171,7 @@ def client(client_id: str, secret: str) -> None:
         scopes=["profile"],
         client_id=client_id,
         actor="bench",
+        holder=OPERATOR,
     )
     row = db.session.get(OAuthClient, registered.row.id)
     assert row is not None

@@ -14,6 +14,7 @@ from webapp.http import current_principal
 from webapp.identity import Principal
 from webapp.identity import errors as ie
 from webapp.models import User
+from webapp.problems import Problem
 
 
 class SignInRequired(Exception):
@@ -29,6 +30,8 @@ def portal_principal() -> tuple[User, Principal]:
         principal = current_principal(optional=True)
     except ie.InvalidToken as exc:
         raise SignInRequired(expired=exc.cause == "expired") from exc
+    except Problem as exc:  # an Authorization header the portal cannot use
+        raise SignInRequired() from exc
     if principal is None or principal.credential != "cookie":
         raise SignInRequired()
     user = db.session.get(User, principal.sub)

@@ -239,6 +239,11 @@ def create_user(
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
 @click.option("--public", is_flag=True, help="No secret (native apps, SPAs); PKCE required.")
 @click.option("--trusted", is_flag=True, help="First-party: skip the consent screen.")
+@click.option(
+    "--introspect",
+    is_flag=True,
+    help="A resource server: may introspect any token (others: only their own).",
+)
 @click.option("--client-id", default=None, help="Choose the id (default: generated).")
 @click.option(
     "--backchannel-logout-uri",
@@ -253,6 +258,7 @@ def create_client(
     redirect_uris: tuple[str, ...],
     public: bool,
     trusted: bool,
+    introspect: bool,
     client_id: str | None,
     backchannel_logout_uri: str | None,
     as_json: bool,
@@ -261,6 +267,7 @@ def create_client(
     grants = tuple("device_code" if g == DEVICE_GRANT_URN else g for g in grants)
     from webapp.extensions import db, identity
     from webapp.identity.backchannel import validate_backchannel_uri
+    from webapp.identity.delegation import OPERATOR
     from webapp.identity.errors import IdentityError
 
     try:
@@ -273,8 +280,10 @@ def create_client(
             redirect_uris=redirect_uris,
             public=public,
             trusted=trusted,
+            introspect=introspect,
             client_id=client_id,
             actor="cli",
+            holder=OPERATOR,
         )
         db.session.commit()
         if backchannel_logout_uri:

@@ -62,7 +62,7 @@ def pending_redirect_origin(next_path: str) -> str | None:
     if client is None or not client.redirect_uris:
         return None
     uri = query.get("redirect_uri") or client.redirect_uris[0]
-    if not redirect_uri_matches(client.redirect_uris, uri):
+    if not redirect_uri_matches(client.redirect_uris, uri, public=client.is_public):
         return None
     return redirect_origin(uri)
 

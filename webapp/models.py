@@ -92,6 +92,10 @@ class User(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     email: Mapped[str] = mapped_column(String(320), unique=True)
+    # The address as compared (revision 0005): NFKC, lower case, IDNA (ASCII) domain; unique,
+    # so a look-alike spelling of an address cannot be a second account. NULL only for rows
+    # that collided with another account when it was introduced (the migration reports them).
+    email_normalized: Mapped[str | None] = mapped_column(String(320), unique=True, nullable=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -233,6 +237,9 @@ class OAuthClient(Base):
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
     is_trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A resource server an admin allowed to introspect any token (revision 0005); other
+    # clients learn only about their own tokens (RFC 7662 §4).
+    may_introspect: Mapped[bool] = mapped_column(Boolean, default=False)
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)

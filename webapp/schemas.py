@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
+def _refuse_nul(value: Any) -> None:
+    """No field takes a NUL character (PostgreSQL cannot even store one in text)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL characters (\\u0000)")
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        _refuse_nul(data)
+        return data
 
 
 class Out(BaseModel):
@@ -176,6 +194,11 @@ class ClientCreate(Strict):
     redirect_uris: list[str] = Field(default_factory=list, max_length=10)
     public: bool = False
     trusted: bool = False
+    introspect: bool = Field(
+        False,
+        description="A resource server that may introspect any token (RFC 7662); others learn "
+        "only about their own tokens. Needs users:read to give.",
+    )
     backchannel_logout_uri: str | None = Field(
         None,
         max_length=2000,
@@ -201,6 +224,7 @@ class ClientOut(Out):
     name: str
     public: bool
     trusted: bool
+    introspect: bool = False
     grant_types: list[str]
     scopes: list[str]
     redirect_uris: list[str]

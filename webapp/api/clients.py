@@ -10,6 +10,7 @@ from flask import Response, jsonify
 from webapp.extensions import db, identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity.backchannel import validate_backchannel_uri
+from webapp.identity.delegation import Holder
 from webapp.models import OAuthClient
 from webapp.openapi import documented
 from webapp.schemas import (
@@ -31,6 +32,7 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
         "name": row.name,
         "public": row.is_public,
         "trusted": row.is_trusted,
+        "introspect": row.may_introspect,
         "grant_types": row.grant_types,
         "scopes": row.scopes,
         "redirect_uris": row.redirect_uris,
@@ -49,6 +51,13 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
 def _actor() -> str | None:
     principal = current_principal()
     return principal.sub if principal else None
+
+
+def _holder() -> Holder:
+    """The calling credential, as the one handing a client its scopes and rights."""
+    principal = current_principal()
+    assert principal is not None  # behind require()
+    return Holder.of(principal)
 
 
 @bp.get("/clients")
@@ -76,8 +85,10 @@ def create_client() -> tuple[Response, int]:
         redirect_uris=body.redirect_uris,
         public=body.public,
         trusted=body.trusted,
+        introspect=body.introspect,
         actor=_actor(),
         meta=request_meta(),
+        holder=_holder(),
     )
     if body.backchannel_logout_uri:
         identity().backchannel.set_uri(
@@ -98,7 +109,11 @@ def rotate_client_secret(client_id: str) -> tuple[Response, int]:
     body = parse_body(ClientRotate, allow_empty=True)
     ident = identity()
     secret = ident.clients.rotate_secret(
-        client_id, timedelta(seconds=body.overlap_seconds), actor=_actor(), meta=request_meta()
+        client_id,
+        timedelta(seconds=body.overlap_seconds),
+        actor=_actor(),
+        meta=request_meta(),
+        holder=_holder(),
     )
     db.session.commit()
     return jsonify(client_out(ident.clients.require(client_id), secret, issued=True)), 201
@@ -137,5 +152,7 @@ def set_client_secret_policy(client_id: str) -> Response:
 @documented("The secret a scheduled rotation made, returned once", responses={200: ClientSecret})
 @require("clients:write")
 def collect_client_secret(client_id: str) -> Response:
-    secret = identity().credential_rotation.collect_client_secret(client_id, actor=_actor())
+    secret = identity().credential_rotation.collect_client_secret(
+        client_id, actor=_actor(), holder=_holder()
+    )
     return jsonify({"client_id": client_id, "client_secret": secret})

@@ -10,6 +10,7 @@ from flask import Response, jsonify, request
 from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity import Principal
+from webapp.identity.delegation import Holder
 from webapp.identity.users import LiveSession, is_admin_lock
 from webapp.models import User
 from webapp.openapi import documented
@@ -141,7 +142,8 @@ def patch_user(user_id: str) -> Response:
     meta = request_meta()
     users.get(user_id)
     if body.roles is not None:
-        users.set_roles(user_id, body.roles, actor=actor, meta=meta)
+        holder = Holder.of(_principal())
+        users.set_roles(user_id, body.roles, actor=actor, holder=holder, meta=meta)
     if body.locked is True:
         users.lock(user_id, actor=actor, meta=meta)
     elif body.locked is False:

@@ -9,6 +9,7 @@ from flask import Response, current_app, jsonify
 from webapp.extensions import db, identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity import rbac
+from webapp.identity.delegation import Holder
 from webapp.identity.errors import NotFound
 from webapp.models import ApiKey, User
 from webapp.openapi import build_spec, documented
@@ -33,6 +34,13 @@ def _principal_user() -> User:
     if user is None or not user.is_active:
         raise NotFound("The account behind this credential no longer exists or is disabled.")
     return user
+
+
+def _holder(user: User) -> Holder:
+    """The calling credential, under its owner's current roles: what it may hand on."""
+    principal = current_principal()
+    assert principal is not None
+    return Holder.of(principal, user.role_names)
 
 
 def _key_out(row: ApiKey, model: type[ApiKeyOut] = ApiKeyOut, **extra: str) -> dict:
@@ -95,7 +103,9 @@ def create_api_key() -> tuple[Response, int]:
     expires_at = body.expires_at
     if body.expires_in_days is not None:
         expires_at = ident.clock() + timedelta(days=body.expires_in_days)
-    issued = ident.api_keys.create(user, body.name, body.scopes, expires_at, request_meta())
+    issued = ident.api_keys.create(
+        user, body.name, body.scopes, expires_at, request_meta(), holder=_holder(user)
+    )
     db.session.commit()
     return jsonify(_key_out(issued.row, ApiKeyIssued, key=issued.secret)), 201
 
@@ -111,7 +121,7 @@ def rotate_api_key(key_id: str) -> tuple[Response, int]:
     body = parse_body(ApiKeyRotate, allow_empty=True)
     user = _principal_user()
     issued = identity().api_keys.rotate(
-        user, key_id, timedelta(seconds=body.grace_seconds), request_meta()
+        user, key_id, timedelta(seconds=body.grace_seconds), request_meta(), holder=_holder(user)
     )
     db.session.commit()
     return jsonify(_key_out(issued.row, ApiKeyIssued, key=issued.secret)), 201
@@ -150,4 +160,5 @@ def set_api_key_policy(key_id: str) -> Response:
 @require("keys:write")
 def collect_api_key(key_id: str) -> Response:
     user = _principal_user()
-    return jsonify({"key": identity().credential_rotation.collect_api_key_secret(user.id, key_id)})
+    rotation = identity().credential_rotation
+    return jsonify({"key": rotation.collect_api_key_secret(user.id, key_id, holder=_holder(user))})

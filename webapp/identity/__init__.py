@@ -20,11 +20,14 @@ from webapp.settings import Settings
 from .api_keys import ApiKeyService
 from .audit import AuditLog
 from .backchannel import BackchannelLogout
-from .clients import OIDC_SCOPES, ClientRegistry
+from .clients import ClientRegistry
 from .credential_rotation import CredentialRotation
 from .crypto import derive_fernet
+from .delegation import Holder, hand_on
+from .emails import EmailPolicy
 from .errors import InvalidCredentials, InvalidRefreshToken, MfaRequired
 from .key_lifecycle import KeyLifecycle
+from .lockout import UnknownAddressLockout
 from .mfa import Mfa
 from .oauth import OAuthService
 from .oauth_codes import AuthorizationCodes, DeviceCodes
@@ -36,12 +39,14 @@ from .rbac import permissions_for
 from .revocation import Revocation
 from .sessions import SessionStore
 from .signing_keys import KeyRing
-from .tokens import Grant, TokenService, TokenSet
+from .tokens import FIRST_PARTY_CLIENT, Grant, TokenService, TokenSet
 from .users import SessionDirectory, UserDirectory
 from .verify import Credential, Verifier
 from .verify_cache import Invalidation, VerificationCache
 
-FIRST_PARTY_CLIENT = "limen-portal"
+# Sessions /auth/refresh serves: the portal's and the CLI's (first-party, public clients).
+# Every other client's refresh tokens are redeemed at /oauth/token, authenticating as itself.
+FIRST_PARTY_REFRESH = frozenset({FIRST_PARTY_CLIENT, "limen-cli"})
 
 __all__ = ["FIRST_PARTY_CLIENT", "Credential", "Identity", "Principal", "RequestMeta"]
 
@@ -98,11 +103,16 @@ class Identity:
             memo=self.verify_cache.memo,
         )
         self.passwords = passwords
+        self.emails = EmailPolicy(settings.internal_email_domains)
         self.accounts = LocalAccounts(
             db,
             passwords,
             self.audit,
             clock,
+            emails=self.emails,
+            ghosts=UnknownAddressLockout(
+                redis_client, settings.lockout_threshold, settings.lockout_seconds
+            ),
             lockout_threshold=settings.lockout_threshold,
             lockout_seconds=settings.lockout_seconds,
             min_length=settings.password_min_length,
@@ -121,7 +131,12 @@ class Identity:
             settings.mfa_roles,
         )
         self.provisioner = Provisioner(
-            db, self.revocation, self.audit, clock, settings.bootstrap_admins.split(",")
+            db,
+            self.revocation,
+            self.audit,
+            clock,
+            self.emails,
+            settings.bootstrap_admins.split(","),
         )
         self.users = UserDirectory(db, self.revocation, self.audit, clock, self.invalidation)
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
@@ -156,12 +171,13 @@ class Identity:
         return self.verify_cache.memo(f"profile:{sub}", load)  # type: ignore[no-any-return]
 
     def user_grant(self, user: User, client_id: str, auth_method: str) -> Grant:
+        """A person's own sign-in: everything their roles allow."""
         roles = user.role_names
         return Grant(
             subject=user.id,
             user_id=user.id,
             roles=roles,
-            scopes=tuple(sorted(permissions_for(roles))),
+            scopes=hand_on(Holder.roles_of(roles), permissions_for(roles)),
             client_id=client_id,
             auth_method=auth_method,
         )
@@ -230,25 +246,40 @@ class Identity:
         return self.tokens.start_session(grant, meta)
 
     def refresh(
-        self, refresh_token: str, meta: RequestMeta, client_id: str | None = None
+        self,
+        refresh_token: str,
+        meta: RequestMeta,
+        *,
+        client_id: str | None = None,
+        scope: str | None = None,
     ) -> TokenSet:
-        return self.tokens.refresh(refresh_token, self._current_grant, meta, client_id=client_id)
+        """Rotate a refresh token: ``client_id``'s at /oauth/token (already authenticated),
+        or with none, a portal or CLI session's at /auth/refresh. ``scope`` may narrow the new
+        access token, never widen it (RFC 6749 §6)."""
+        clients = FIRST_PARTY_REFRESH if client_id is None else frozenset({client_id})
+        return self.tokens.refresh(
+            refresh_token, lambda family: self._current_grant(family, scope), meta, clients=clients
+        )
 
-    def _current_grant(self, family: RefreshFamily) -> Grant:
-        """Who the family belongs to now: roles may have changed, the user may be disabled."""
+    def _current_grant(self, family: RefreshFamily, scope: str | None) -> Grant:
+        """Who the family belongs to now (roles may have changed, the user may be disabled),
+        and the part of its scope asked for: never more than the family was granted."""
         user = self.db.get(User, family.user_id) if family.user_id else None
         if user is None or not user.is_active:
             self.db.rollback()
             self.revocation.revoke_session(family.session_id, reason="user_disabled")
             raise InvalidRefreshToken("The account is disabled; the session has been ended.")
         roles = user.role_names
-        scopes = tuple(sorted(set(family.scope.split()) & (OIDC_SCOPES | permissions_for(roles))))
+        granted = family.scope.split()
+        if scope is not None:
+            asked = scope.split()
+            granted = list(hand_on(Holder.scoped(roles, granted, "this refresh token"), asked))
         session = self.sessions.get(family.session_id) or {}
         return Grant(
             subject=user.id,
             user_id=user.id,
             roles=roles,
-            scopes=scopes,
+            scopes=hand_on(Holder.roles_of(roles), granted, narrow=True),
             client_id=family.client_id or FIRST_PARTY_CLIENT,
             auth_method=str(session.get("amr", "password")),
         )

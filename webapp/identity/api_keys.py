@@ -18,9 +18,10 @@ from webapp.models import ApiKey, User
 
 from .audit import AuditLog
 from .crypto import crc32_base62, digests_equal, random_base62, sha256_hex
+from .delegation import Holder, hand_on
 from .errors import InvalidToken, NotFound, PolicyViolation
 from .principal import Principal, RequestMeta
-from .rbac import bounded_scopes
+from .rbac import ALL_PERMISSIONS
 from .verify_cache import Invalidation
 
 KEY_PATTERN = re.compile(r"^limen_([0-9A-Za-z]{8})_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$")
@@ -81,10 +82,18 @@ class ApiKeyService:
         expires_at: datetime | None,
         meta: RequestMeta | None = None,
         *,
+        holder: Holder,
         rotated_from: ApiKey | None = None,
     ) -> IssuedKey:
+        """A new key for ``owner`` with scopes ``holder`` (the credential asking) may hand on."""
         now = self._clock()
-        chosen = bounded_scopes(scopes, owner.role_names)
+        unknown = sorted(set(scopes) - ALL_PERMISSIONS)
+        if unknown:
+            raise PolicyViolation(
+                f"Unknown scope(s): {', '.join(unknown)}. Known scopes: "
+                f"{', '.join(sorted(ALL_PERMISSIONS))}."
+            )
+        chosen = list(hand_on(holder, scopes))
         if not chosen:
             raise PolicyViolation("Choose at least one scope for the key, e.g. 'profile'.")
         if expires_at is not None:
@@ -131,9 +140,16 @@ class ApiKeyService:
         return row
 
     def rotate(
-        self, owner: User, key_id: str, grace: timedelta, meta: RequestMeta | None = None
+        self,
+        owner: User,
+        key_id: str,
+        grace: timedelta,
+        meta: RequestMeta | None = None,
+        *,
+        holder: Holder,
     ) -> IssuedKey:
-        """A successor with the same name and scopes; the old key works until the grace ends."""
+        """A successor with the same name and scopes; the old key works until the grace ends.
+        The successor is a new credential: ``holder`` must hold every scope of the old key."""
         old = self.get_own(owner.id, key_id)
         now = self._clock()
         if not self._usable(old, now) or old.superseded_at is not None:
@@ -145,7 +161,9 @@ class ApiKeyService:
         expires_at = None
         if old.expires_at is not None:
             expires_at = now + min(old.expires_at - old.created_at, MAX_LIFETIME)
-        issued = self.create(owner, old.name, old.scopes, expires_at, meta, rotated_from=old)
+        issued = self.create(
+            owner, old.name, old.scopes, expires_at, meta, holder=holder, rotated_from=old
+        )
         old.superseded_at = now
         old.grace_until = now + grace
         # cached copies would outlive the grace

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from webapp.models import OAuthClient
 
 from .audit import AuditLog
 from .crypto import digests_equal, sha256_hex
+from .delegation import Holder, hand_on, may_grant_introspection
 from .errors import Conflict, NotFound, PolicyViolation
 from .principal import RequestMeta
 from .rbac import ALL_PERMISSIONS
@@ -36,6 +37,9 @@ OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 SUPPORTED_SCOPES = OIDC_SCOPES | ALL_PERMISSIONS
 BUILTIN_CLIENTS = ("limen-cli", "limen-portal")
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+# User ids are UUIDs; a client whose id looked like one would be the `sub` of its
+# client_credentials tokens and could pass for that person (RFC 9700 §4.15).
+USER_ID_SHAPE = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 MAX_SECRET_OVERLAP = timedelta(days=30)
 
 
@@ -45,9 +49,19 @@ class RegisteredClient:
     secret: str | None  # shown once; None for public clients
 
 
+def _parts(uri: str) -> SplitResult | None:
+    """``uri`` split, or None when it cannot be a URL at all (``http://[::1``, port 65536)."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not 0-65535)
+    except ValueError:
+        return None
+    return parts
+
+
 def is_loopback_redirect(uri: str) -> bool:
-    parts = urlsplit(uri)
-    if parts.scheme != "http" or parts.hostname is None:
+    parts = _parts(uri)
+    if parts is None or parts.scheme != "http" or parts.hostname is None:
         return False
     try:
         return ipaddress.ip_address(parts.hostname).is_loopback
@@ -55,17 +69,19 @@ def is_loopback_redirect(uri: str) -> bool:
         return False
 
 
-def redirect_uri_matches(registered: Sequence[str], requested: str) -> bool:
-    """Exact match, except RFC 8252 §7.3: a loopback IP redirect matches on any port."""
+def redirect_uri_matches(registered: Sequence[str], requested: str, *, public: bool) -> bool:
+    """Exact match; for public (native) clients only, RFC 8252 §7.3: a loopback IP redirect
+    matches on any port. A confidential client's redirect URIs always match exactly."""
     if requested in registered:
-        return True
-    if not is_loopback_redirect(requested):
+        return _parts(requested) is not None
+    if not public or not is_loopback_redirect(requested):
         return False
     asked = urlsplit(requested)
     for uri in registered:
-        reg = urlsplit(uri)
+        reg = _parts(uri)
         if (
-            is_loopback_redirect(uri)
+            reg is not None
+            and is_loopback_redirect(uri)
             and reg.port is None
             and reg.hostname == asked.hostname
             and reg.path == asked.path
@@ -77,7 +93,9 @@ def redirect_uri_matches(registered: Sequence[str], requested: str) -> bool:
 
 
 def validate_redirect_uri(uri: str) -> None:
-    parts = urlsplit(uri)
+    parts = _parts(uri)
+    if parts is None or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
+        raise PolicyViolation(f"Redirect URI {uri[:200]!r} is not a valid URL.")
     if parts.fragment:
         raise PolicyViolation(f"Redirect URI {uri} must not have a fragment.")
     if parts.scheme == "https" and parts.hostname:
@@ -148,12 +166,14 @@ class ClientRegistry:
         redirect_uris: Sequence[str] = (),
         public: bool = False,
         trusted: bool = False,
+        introspect: bool = False,
         client_id: str | None = None,
         actor: str | None = None,
         meta: RequestMeta | None = None,
+        holder: Holder,
     ) -> RegisteredClient:
-        """Register a client (flushed, not committed); the secret is returned only here."""
-        self._invalidation.after_commit(self._db, "client.registered")
+        """Register a client (flushed, not committed); the secret is returned only here.
+        Its scopes and rights are handed on by ``holder``, who must hold them."""
         grant_types = self._grant_types(grants, public)
         unknown = sorted(set(scopes) - SUPPORTED_SCOPES)
         if unknown:
@@ -161,13 +181,22 @@ class ClientRegistry:
                 f"Unknown scope(s): {', '.join(unknown)}. Known: "
                 f"{', '.join(sorted(SUPPORTED_SCOPES))}."
             )
+        self.check_rights(holder, scopes, introspect)
+        if introspect and public:
+            raise PolicyViolation("Only a confidential client (a resource server) may introspect.")
+        self._invalidation.after_commit(self._db, "client.registered")
         for uri in redirect_uris:
             validate_redirect_uri(uri)
         if "authorization_code" in grant_types and not redirect_uris:
             raise PolicyViolation("The authorization_code grant needs at least one redirect URI.")
         client_id = client_id or f"lc_{secrets.token_urlsafe(12)}"
-        if not CLIENT_ID_PATTERN.match(client_id):
+        if not CLIENT_ID_PATTERN.fullmatch(client_id):
             raise PolicyViolation("client_id must be 3-64 letters, digits, dots, dashes.")
+        if USER_ID_SHAPE.fullmatch(client_id):
+            raise PolicyViolation(
+                "client_id must not look like a user id (a UUID): its tokens' subject would "
+                "pass for that person. Choose another id, or let Limen generate one."
+            )
         if self._db.scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
             raise Conflict(f"A client with id {client_id} already exists.")
         secret = None if public else "limen_cs_" + secrets.token_urlsafe(32)
@@ -177,6 +206,7 @@ class ClientRegistry:
             secret_digest=sha256_hex(secret) if secret else None,
             is_public=public,
             is_trusted=trusted,
+            may_introspect=introspect,
             redirect_uris=list(redirect_uris),
             grant_types=grant_types,
             scopes=sorted(set(scopes)),
@@ -191,8 +221,16 @@ class ClientRegistry:
             meta=meta,
             grants=grant_types,
             public=public,
+            introspect=introspect,
         )
         return RegisteredClient(row, secret)
+
+    @staticmethod
+    def check_rights(holder: Holder, scopes: Sequence[str], introspect: bool) -> None:
+        """``holder`` may give a client these scopes (and the introspect right), or raises."""
+        hand_on(holder, [s for s in scopes if s in ALL_PERMISSIONS])
+        if introspect:
+            may_grant_introspection(holder)
 
     @staticmethod
     def _grant_types(grants: Sequence[str], public: bool) -> list[str]:
@@ -228,8 +266,13 @@ class ClientRegistry:
         overlap: timedelta,
         actor: str | None = None,
         meta: RequestMeta | None = None,
+        *,
+        holder: Holder,
     ) -> str:
+        """A new secret, returned once: whoever gets it acts as the client, so ``holder``
+        must hold the client's scopes and rights."""
         client = self.require(client_id)
+        self.check_rights(holder, client.scopes, client.may_introspect)
         if client.is_public:
             raise PolicyViolation("Public clients have no secret to rotate.")
         if overlap < timedelta(0) or overlap > MAX_SECRET_OVERLAP:

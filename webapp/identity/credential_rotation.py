@@ -22,6 +22,7 @@ from .api_keys import MAX_GRACE, ApiKeyService
 from .audit import AuditLog
 from .clients import MAX_SECRET_OVERLAP, ClientRegistry
 from .db import execute_dml
+from .delegation import OPERATOR, Holder, hand_on
 from .errors import NotFound, PolicyViolation
 
 MAX_ROTATE_BEFORE_DAYS = 90
@@ -138,8 +139,11 @@ class CredentialRotation:
             self._db.rollback()
             return None
         grace = timedelta(seconds=key.rotation_grace_seconds or DEFAULT_GRACE_SECONDS)
-        issued = self._api_keys.rotate(owner, key.id, grace)
-        # A key whose owner's roles shrank gets only what they still allow; rotate() checks.
+        # A key whose owner's roles shrank gets no successor: rotate() refuses scopes the
+        # owner's roles no longer allow.
+        issued = self._api_keys.rotate(
+            owner, key.id, grace, holder=Holder.roles_of(owner.role_names, "the owner's roles")
+        )
         issued.row.rotate_before_days = key.rotate_before_days
         issued.row.rotation_grace_seconds = key.rotation_grace_seconds
         issued.row.pending_secret_encrypted = self._cipher.encrypt(issued.secret.encode()).decode()
@@ -153,9 +157,11 @@ class CredentialRotation:
         self._db.commit()
         return key.id, issued.row.id
 
-    def collect_api_key_secret(self, owner_id: str, key_id: str) -> str:
-        """The successor key made by a scheduled rotation, returned once to its owner."""
+    def collect_api_key_secret(self, owner_id: str, key_id: str, *, holder: Holder) -> str:
+        """The successor key made by a scheduled rotation, returned once to its owner, through
+        a credential (``holder``) that holds every scope of that key."""
         key = self._api_keys.get_own(owner_id, key_id)
+        hand_on(holder, key.scopes)
         blob = key.pending_secret_encrypted
         if blob is None:
             raise NotFound("This key has no successor secret waiting (already collected?).")
@@ -239,7 +245,11 @@ class CredentialRotation:
             ):
                 self._db.rollback()
                 continue
-            secret = self._clients.rotate_secret(client.client_id, overlap, actor="jobs")
+            # The new secret goes to no one here: it waits until an admin collects it, and
+            # the collecting credential must hold the client's rights (collect_client_secret).
+            secret = self._clients.rotate_secret(
+                client.client_id, overlap, actor="jobs", holder=OPERATOR
+            )
             client.secret_rotated_at = now
             client.pending_secret_encrypted = self._cipher.encrypt(secret.encode()).decode()
             self._audit.record(
@@ -250,8 +260,13 @@ class CredentialRotation:
         self._db.rollback()
         return rotated
 
-    def collect_client_secret(self, client_id: str, actor: str | None = None) -> str:
+    def collect_client_secret(
+        self, client_id: str, actor: str | None = None, *, holder: Holder
+    ) -> str:
+        """A secret a scheduled rotation made, returned once, through a credential that holds
+        the client's scopes and rights."""
         client = self._clients.require(client_id)
+        self._clients.check_rights(holder, client.scopes, client.may_introspect)
         blob = client.pending_secret_encrypted
         if blob is None:
             raise NotFound("No rotated secret is waiting for this client.")

@@ -1,6 +1,8 @@
 """What the OAuth server asks of the core: grants for users and services, token lookup for
 revocation (RFC 7009) and introspection (RFC 7662). Introspection answers through the same
-``authenticate()`` every request uses, so a revoked session is inactive at once."""
+``authenticate()`` every request uses, so a revoked session is inactive at once, and tells a
+client only about tokens issued to it or meant for it, unless an admin gave it the introspect
+right (a resource server): RFC 7662 §4."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import OAuthClient, RefreshFamily, RefreshToken, User
 
 from .api_keys import looks_like_api_key
-from .clients import OIDC_SCOPES
 from .crypto import sha256_hex
+from .delegation import Holder, hand_on
 from .errors import IdentityError
-from .rbac import ALL_PERMISSIONS, SERVICE, permissions_for
+from .principal import Principal
+from .rbac import ALL_PERMISSIONS, SERVICE
 from .sessions import SessionStore
 from .tokens import REFRESH_PREFIX, Grant, TokenService
 from .verify import Credential, Verifier
@@ -33,10 +36,7 @@ class TokenRef:
     client_id: str | None
 
 
-def user_scopes(user: User, granted: Iterable[str]) -> tuple[str, ...]:
-    """Granted scopes a user can actually hold: OIDC scopes and what their roles allow."""
-    allowed = OIDC_SCOPES | permissions_for(user.role_names)
-    return tuple(sorted(set(granted) & allowed))
+INACTIVE: dict[str, Any] = {"active": False}
 
 
 class OAuthService:
@@ -56,23 +56,26 @@ class OAuthService:
 
     @staticmethod
     def user_grant(user: User, client: OAuthClient, scopes: Iterable[str], method: str) -> Grant:
+        """A code or device grant: what was approved, within what the user's roles allow now."""
         return Grant(
             subject=user.id,
             user_id=user.id,
             roles=user.role_names,
-            scopes=user_scopes(user, scopes),
+            scopes=hand_on(Holder.roles_of(user.role_names), scopes, narrow=True),
             client_id=client.client_id,
             auth_method=method,
         )
 
     @staticmethod
     def service_grant(client: OAuthClient, scopes: Iterable[str]) -> Grant:
-        """Client credentials: the client is the subject (RFC 9068 §2.2)."""
+        """Client credentials: the client is the subject (RFC 9068 §2.2), holding what an
+        admin registered for it."""
+        holder = Holder.scoped((SERVICE,), client.scopes, "this client")
         return Grant(
             subject=client.client_id,
             user_id=None,
             roles=(SERVICE,),
-            scopes=tuple(sorted(set(scopes) & ALL_PERMISSIONS)),
+            scopes=tuple(s for s in hand_on(holder, scopes, narrow=True) if s in ALL_PERMISSIONS),
             client_id=client.client_id,
             auth_method="client_credentials",
         )
@@ -94,13 +97,19 @@ class OAuthService:
             return None  # invalid or expired: nothing live to revoke
         return TokenRef("access_token", claims["sid"], claims.get("client_id"))
 
-    def introspect(self, token: str) -> dict[str, Any]:
+    def introspect(self, token: str, caller: OAuthClient) -> dict[str, Any]:
+        """RFC 7662 for ``caller``: the token's details if it is active and the caller may
+        know about it (its own token, one meant for it, or any token for a client with the
+        introspect right); otherwise only ``{"active": false}``."""
         if token.startswith(REFRESH_PREFIX):
-            return self._introspect_refresh(token)
+            answer, owner = self._introspect_refresh(token)
+            return answer if caller.may_introspect or owner == caller.client_id else INACTIVE
         try:
             principal = self._verifier.authenticate(Credential(token, "bearer"))
         except IdentityError:
-            return {"active": False}
+            return INACTIVE
+        if not (caller.may_introspect or self._meant_for(token, principal, caller.client_id)):
+            return INACTIVE
         body: dict[str, Any] = {
             "active": True,
             "sub": principal.sub,
@@ -118,14 +127,23 @@ class OAuthService:
             body["username"] = principal.email
         return body
 
-    def _introspect_refresh(self, token: str) -> dict[str, Any]:
+    def _meant_for(self, token: str, principal: Principal, client_id: str) -> bool:
+        """Issued to this client, or naming it as an audience. API keys are neither."""
+        if principal.api_key_id is not None:
+            return False
+        if principal.client_id == client_id:
+            return True
+        aud = self._tokens.decode_access(token).get("aud")
+        return aud == client_id or (isinstance(aud, list) and client_id in aud)
+
+    def _introspect_refresh(self, token: str) -> tuple[dict[str, Any], str | None]:
         found = self._db.execute(
             select(RefreshToken, RefreshFamily)
             .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
             .where(RefreshToken.token_hash == sha256_hex(token))
         ).first()
         if found is None:
-            return {"active": False}
+            return INACTIVE, None
         row, family = found
         now = self._clock()
         live = (
@@ -135,7 +153,7 @@ class OAuthService:
             and self._sessions.exists(family.session_id)
         )
         if not live:
-            return {"active": False}
+            return INACTIVE, None
         return {
             "active": True,
             "token_type": "refresh_token",
@@ -144,4 +162,4 @@ class OAuthService:
             "scope": family.scope,
             "sid": family.session_id,
             "exp": int(row.expires_at.timestamp()),
-        }
+        }, family.client_id

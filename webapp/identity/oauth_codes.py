@@ -21,6 +21,7 @@ from webapp.models import AuthorizationCode, DeviceCode, User
 from .audit import AuditLog
 from .crypto import sha256_hex
 from .db import execute_dml
+from .delegation import Holder, hand_on
 from .errors import NotFound, PolicyViolation
 from .principal import RequestMeta
 from .revocation import Revocation
@@ -184,7 +185,11 @@ class DeviceCodes:
             raise NotFound("That code has already been used.")
         return row
 
-    def decide(self, user_code: str, user: User, approve: bool, meta: RequestMeta) -> DeviceCode:
+    def decide(
+        self, user_code: str, user: User, approve: bool, meta: RequestMeta, *, approver: Holder
+    ) -> DeviceCode:
+        """Approve or deny; an approval grants the part of the request ``approver`` (the
+        person's own session) holds."""
         row = self.pending(user_code)
         now = self._clock()
         decided = execute_dml(
@@ -194,6 +199,7 @@ class DeviceCodes:
             .values(
                 status="approved" if approve else "denied",
                 user_id=user.id,
+                scope=" ".join(hand_on(approver, row.scope.split(), narrow=True)),
                 decided_at=now,
                 auth_time=int(now.timestamp()),
             )

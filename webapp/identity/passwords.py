@@ -14,11 +14,10 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
@@ -28,6 +27,7 @@ from webapp.models import Role, User, UTCDateTime
 from .audit import AuditLog
 from .crypto import fingerprint
 from .db import execute_dml
+from .emails import EmailPolicy, user_by_email
 from .errors import (
     AccountDisabled,
     AccountLocked,
@@ -36,19 +36,13 @@ from .errors import (
     InvalidCredentials,
     PolicyViolation,
 )
+from .lockout import UnknownAddressLockout
 from .principal import RequestMeta
 from .rbac import ANALYST
 
 T = TypeVar("T")
 MAX_PASSWORD_LENGTH = 1024
 ADMIN_LOCK_YEAR = 9999  # see users.ADMIN_LOCK
-
-
-def normalize_email(email: str) -> str:
-    try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise PolicyViolation(f"'{email[:80]}' is not a valid email address: {exc}") from exc
 
 
 class Passwords:
@@ -151,6 +145,8 @@ class LocalAccounts:
         audit: AuditLog,
         clock: Callable[[], datetime],
         *,
+        emails: EmailPolicy,
+        ghosts: UnknownAddressLockout,
         lockout_threshold: int,
         lockout_seconds: int,
         min_length: int,
@@ -159,6 +155,8 @@ class LocalAccounts:
         self._passwords = passwords
         self._audit = audit
         self._clock = clock
+        self._emails = emails
+        self._ghosts = ghosts
         self._threshold = lockout_threshold
         self._lock_seconds = lockout_seconds
         self._min_length = min_length
@@ -185,16 +183,18 @@ class LocalAccounts:
         actor: str | None = None,
     ) -> User:
         """Create a local user in the caller's transaction (flushed, not committed)."""
-        email = normalize_email(email)
+        address = self._emails.normalize(email)
+        email = address.display
         if password is not None:
             self.check_new_password(password, email)
-        if self._db.scalar(select(User.id).where(User.email == email)) is not None:
+        if user_by_email(self._db, address.key, email) is not None:
             raise Conflict(f"An account with the email {email} already exists. Sign in instead.")
         role_rows = list(self._db.scalars(select(Role).where(Role.name.in_(roles))))
         if len(role_rows) != len(set(roles)):
             raise PolicyViolation(f"Unknown role in {', '.join(roles)}.")
         user = User(
             email=email,
+            email_normalized=address.key,
             display_name=display_name,
             password_hash=self._passwords.hash(password) if password is not None else None,
             roles=role_rows,
@@ -210,6 +210,10 @@ class LocalAccounts:
             "user.created", user_id=user.id, actor=actor or user.id, meta=meta, roles=list(roles)
         )
         return user
+
+    def find(self, email: str) -> User | None:
+        """The account an address names, however it is spelled."""
+        return user_by_email(self._db, self._emails.key_or_none(email), email)
 
     def verify_login(
         self,
@@ -233,15 +237,10 @@ class LocalAccounts:
         second_factor: Callable[[User], bool] | None,
     ) -> User:
         now = self._clock()
-        try:
-            normalized = normalize_email(email)
-        except PolicyViolation:
-            normalized = email.strip().lower()
-        user = self._db.scalar(select(User).where(User.email == normalized))
+        key = self._emails.key_or_none(email)
+        user = user_by_email(self._db, key, email)
         if user is None:
-            self._passwords.verify(None, password)
-            self._fail(None, meta, reason="unknown_email", email_fp=fingerprint(normalized))
-            raise InvalidCredentials(self._invalid_detail())
+            self._unknown_address(key or email.strip().lower(), password, meta)
         if user.locked_until is not None and user.locked_until > now:
             self._fail(user.id, meta, reason="locked")
             raise AccountLocked(self._retry_after(user.locked_until, now))
@@ -269,6 +268,17 @@ class LocalAccounts:
         return self._succeed(user, None, now, meta)
 
     # -- internals -------------------------------------------------------------------------
+    def _unknown_address(self, key: str, password: str, meta: RequestMeta) -> NoReturn:
+        """Answer exactly as for an account: the same checks, timing class and lockout."""
+        retry_after = self._ghosts.retry_after(key)
+        if retry_after is not None:
+            self._fail(None, meta, reason="locked", email_fp=fingerprint(key))
+            raise AccountLocked(retry_after)
+        self._passwords.verify(None, password)  # a dummy argon2 check: the same cost
+        self._ghosts.failed(key)
+        self._fail(None, meta, reason="unknown_email", email_fp=fingerprint(key))
+        raise InvalidCredentials(self._invalid_detail())
+
     def _invalid_detail(self) -> str:
         return (
             "The email or password is incorrect. Check both and try again; after "

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import Role, UpstreamIdentity, User
 
 from .audit import AuditLog
+from .emails import Address, EmailPolicy, user_by_email
 from .errors import AccountDisabled, PolicyViolation
-from .passwords import normalize_email
 from .principal import RequestMeta
 from .revocation import Revocation
 
@@ -53,13 +53,16 @@ class Provisioner:
         revocation: Revocation,
         audit: AuditLog,
         clock: Callable[[], datetime],
+        emails: EmailPolicy,
         bootstrap_admins: Iterable[str] = (),
     ) -> None:
         self._db = db
         self._revocation = revocation
         self._audit = audit
         self._clock = clock
-        self._bootstrap = {e.strip().lower() for e in bootstrap_admins if e.strip()}
+        self._emails = emails
+        keys = (emails.key_or_none(e) for e in bootstrap_admins if e.strip())
+        self._bootstrap = {k for k in keys if k}
 
     def sign_in(
         self, profile: UpstreamProfile, policy: RolePolicy, meta: RequestMeta | None = None
@@ -70,9 +73,9 @@ class Provisioner:
                 f"{profile.provider} did not give a verified email address; verify it there "
                 "and sign in again."
             )
-        email = normalize_email(profile.email)
+        address = self._emails.normalize(profile.email)
         roles = policy.roles_for(profile.groups)
-        if email in self._bootstrap:
+        if address.key in self._bootstrap:
             roles = sorted(set(roles) | {"admin"})
         if not roles:
             raise PolicyViolation(
@@ -80,7 +83,7 @@ class Provisioner:
                 "an administrator for access."
             )
         try:
-            user, before = self._find_or_create(profile, email, policy.link_by_email)
+            user, before = self._find_or_create(profile, address, policy.link_by_email)
             if not user.is_active:
                 raise AccountDisabled("This account is disabled. Ask an administrator.")
             user.roles = list(self._db.scalars(select(Role).where(Role.name.in_(roles))))
@@ -103,9 +106,10 @@ class Provisioner:
         return user
 
     def _find_or_create(
-        self, profile: UpstreamProfile, email: str, may_link: bool
+        self, profile: UpstreamProfile, address: Address, may_link: bool
     ) -> tuple[User, list[str]]:
         now = self._clock()
+        email = address.display
         identity = self._db.scalar(
             select(UpstreamIdentity).where(
                 UpstreamIdentity.provider == profile.provider,
@@ -118,7 +122,7 @@ class Provisioner:
             identity.email, identity.email_verified = email, profile.email_verified
             identity.last_login_at = now
             return user, list(user.role_names)
-        user = self._db.scalar(select(User).where(User.email == email))
+        user = user_by_email(self._db, address.key, email)
         if user is not None and not may_link:
             raise PolicyViolation(
                 f"An account with {email} already exists and is not linked to "
@@ -127,7 +131,11 @@ class Provisioner:
         before: list[str] = list(user.role_names) if user else []
         if user is None:
             user = User(
-                email=email, display_name=profile.name[:200], password_hash=None, created_at=now
+                email=email,
+                email_normalized=address.key,
+                display_name=profile.name[:200],
+                password_hash=None,
+                created_at=now,
             )
             self._db.add(user)
             self._db.flush()

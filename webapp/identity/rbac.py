@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .errors import PermissionDenied, PolicyViolation
+from .errors import PermissionDenied
 from .principal import Principal
 
 ANALYST = "analyst"
@@ -64,22 +64,3 @@ def check(principal: Principal, permission: str) -> None:
         else:
             detail = f"Your role does not grant '{permission}'. Ask an administrator."
         raise PermissionDenied(detail, permission=permission)
-
-
-def bounded_scopes(requested: Iterable[str], roles: Iterable[str]) -> list[str]:
-    """The requested scopes if the roles allow every one of them, else a PolicyViolation."""
-    wanted = sorted(set(requested))
-    allowed = permissions_for(roles)
-    unknown = [s for s in wanted if s not in ALL_PERMISSIONS]
-    if unknown:
-        raise PolicyViolation(
-            f"Unknown scope(s): {', '.join(unknown)}. Known scopes: "
-            f"{', '.join(sorted(ALL_PERMISSIONS))}."
-        )
-    beyond = [s for s in wanted if s not in allowed]
-    if beyond:
-        raise PolicyViolation(
-            f"Your role does not allow the scope(s) {', '.join(beyond)}; choose from "
-            f"{', '.join(sorted(allowed))}."
-        )
-    return wanted

@@ -10,7 +10,7 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -39,6 +39,7 @@ from .signing_keys import ALG, KeyRing
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a JOSE type, not a secret)
 REFRESH_PREFIX = "limen_rt_"
+FIRST_PARTY_CLIENT = "limen-portal"  # the portal; also whom a family without a client is for
 MAX_TOKEN_LENGTH = 4096
 RETRY_KEY = "limen:refresh-retry:{digest}"
 SERVICE_SESSION_KEY = "limen:service-session:{client}:{scopes}"
@@ -251,9 +252,11 @@ class TokenService:
         grant_for: Callable[[RefreshFamily], Grant],
         meta: RequestMeta,
         *,
-        client_id: str | None = None,
+        clients: Collection[str],
     ) -> TokenSet:
-        """Rotate a refresh token. ``grant_for`` re-reads who the family belongs to now."""
+        """Rotate a refresh token of one of ``clients`` (RFC 6749 §6: a token is bound to the
+        client it was issued to). ``grant_for`` re-reads who the family belongs to now and may
+        refuse; nothing is spent before it agrees."""
         if not refresh_token.startswith(REFRESH_PREFIX) or len(refresh_token) > 200:
             raise InvalidRefreshToken("This is not a Limen refresh token. Sign in again.")
         digest = sha256_hex(refresh_token)
@@ -262,9 +265,10 @@ class TokenService:
             raise InvalidRefreshToken("The refresh token is unknown or expired. Sign in again.")
         family = self._db.get(RefreshFamily, row.family_id)
         now = self._clock()
-        self._check_family(family, row, now, client_id)
+        self._check_family(family, row, now, clients)
         assert family is not None  # _check_family raised otherwise
         if row.status == "active":
+            grant = grant_for(family)  # before anything is spent: it may refuse
             rotated = execute_dml(
                 self._db,
                 update(RefreshToken)
@@ -273,7 +277,7 @@ class TokenService:
                 .execution_options(synchronize_session=False),
             )
             if rotated.rowcount == 1:
-                return self._rotate(family, row, digest, grant_for(family), now, meta)
+                return self._rotate(family, row, digest, grant, now, meta)
             self._db.rollback()  # another request rotated it first
             self._db.refresh(row)
         if row.status == "rotated":
@@ -305,14 +309,17 @@ class TokenService:
         family: RefreshFamily | None,
         row: RefreshToken,
         now: datetime,
-        client_id: str | None,
+        clients: Collection[str],
     ) -> None:
         if family is None or family.revoked_at is not None:
             raise InvalidRefreshToken("This session has been signed out. Sign in again.")
         if family.expires_at <= now or row.expires_at <= now:
             raise InvalidRefreshToken("The session has expired. Sign in again.")
-        if client_id is not None and family.client_id != client_id:
-            raise InvalidRefreshToken("The refresh token was issued to another client.")
+        if (family.client_id or FIRST_PARTY_CLIENT) not in clients:
+            raise InvalidRefreshToken(
+                f"The refresh token was issued to another client ({family.client_id}); only "
+                "that client can redeem it, at /oauth/token, authenticating as itself."
+            )
         if not self._sessions.exists(family.session_id):
             raise InvalidRefreshToken("This session has been signed out. Sign in again.")
 

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import OAuthClient, Role, Session, User
 
 from .audit import AuditLog
+from .delegation import Holder, hand_on
 from .errors import NotFound, PolicyViolation
 from .principal import RequestMeta
+from .rbac import permissions_for
 from .revocation import Revocation
 from .sessions import SessionStore
 from .verify_cache import Invalidation
@@ -88,8 +90,16 @@ class UserDirectory:
         return user
 
     def set_roles(
-        self, user_id: str, roles: Sequence[str], *, actor: str, meta: RequestMeta | None = None
+        self,
+        user_id: str,
+        roles: Sequence[str],
+        *,
+        actor: str,
+        holder: Holder,
+        meta: RequestMeta | None = None,
     ) -> User:
+        """Set a person's roles. Giving a role hands on its permissions: ``holder`` (the
+        credential asking) must hold every permission of a role it adds."""
         user = self.get(user_id)
         wanted = sorted(set(roles))
         if not wanted:
@@ -97,6 +107,7 @@ class UserDirectory:
         rows = list(self._db.scalars(select(Role).where(Role.name.in_(wanted))))
         if len(rows) != len(wanted) or "service" in wanted:
             raise PolicyViolation(f"Unknown role in {', '.join(wanted)}; use admin or analyst.")
+        hand_on(holder, permissions_for(set(wanted) - set(user.role_names)))
         if user.id == actor and "admin" in user.role_names and "admin" not in wanted:
             raise PolicyViolation("You cannot remove your own admin role; ask another admin.")
         removed = set(user.role_names) - set(wanted)

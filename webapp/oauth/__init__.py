@@ -15,6 +15,7 @@ from webapp.extensions import csrf, db, identity, limiter
 from webapp.handoff import navigate, top_level_view
 from webapp.http import current_principal, is_htmx, settings
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
+from webapp.identity.delegation import Holder, hand_on
 from webapp.identity.errors import IdentityError, PermissionDenied
 from webapp.models import Session, User
 from webapp.ratelimits import token_client
@@ -29,6 +30,12 @@ register_json_errors(bp)
 register_json_errors(wellknown)
 
 JWKS_MAX_AGE = 300  # a key is published at least this long before it signs (see jobs)
+
+
+@bp.errorhandler(OAuth2Error)
+def _oauth_error(error: OAuth2Error) -> Response:
+    """An OAuth error raised before Authlib's own handling (a request it cannot build)."""
+    return oauth_server().handle_error_response(None, error)  # type: ignore[no-any-return]
 
 
 @bp.get("/jwks")
@@ -59,13 +66,15 @@ def authorize() -> Any:
     if is_htmx() and request.method == "GET":  # a whole page: its CSP is the document's
         return navigate(request.full_path)
     user, principal = signed_in_user()
-    if user is None or principal is None:
-        return redirect(url_for("portal.login", next=request.full_path))
     server = oauth_server()
-    try:
+    try:  # the whole request is validated before anyone is asked to sign in (RFC 6749 4.1.2.1)
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return _authorization_error(error)
+    if user is None or principal is None:
+        return redirect(url_for("portal.login", next=request.full_path))
+    # What may be approved is what the approving session holds itself (identity.delegation).
+    grant.request.approver = Holder.of(principal, user.role_names)
     session = db.session.get(Session, principal.sid) if principal.sid else None
     grant.request.auth_time = int(
         (session.created_at if session else identity().clock()).timestamp()
@@ -107,7 +116,7 @@ def allow_consent_redirect(grant: Any) -> None:
 
 def client_scopes(grant: Any) -> list[tuple[str, str]]:
     granted = grant.client.get_allowed_scope(grant.request.payload.scope).split()
-    return scope_descriptions(granted)
+    return scope_descriptions(list(hand_on(grant.request.approver, granted, narrow=True)))
 
 
 @bp.post("/token")

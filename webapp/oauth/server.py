@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oauth2.rfc6749.errors import (
+    InsecureTransportError,
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
+    InvalidScopeError,
     UnauthorizedClientError,
 )
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -28,16 +31,49 @@ from flask import Flask, current_app
 from webapp.extensions import db, identity
 from webapp.http import request_meta, settings
 from webapp.identity import errors as ie
-from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES, redirect_uri_matches
+from webapp.identity.clients import (
+    CLIENT_ID_PATTERN,
+    DEVICE_GRANT,
+    SUPPORTED_SCOPES,
+    redirect_uri_matches,
+)
+from webapp.identity.delegation import hand_on
 from webapp.identity.oauth_codes import DEVICE_INTERVAL, DEVICE_TTL, normalize_user_code
 from webapp.identity.tokens import TokenSet
 from webapp.models import AuthorizationCode, DeviceCode, OAuthClient, User
+from webapp.oauth.client_auth import authenticate_client_secret_basic
 
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
 
 
+def describable(text: str) -> str:
+    """``text`` as an error_description may carry it (RFC 6749 §5.2: printable ASCII but
+    for " and \\): a request's own values can appear in our messages."""
+    bad = set(invalid_error_characters(text))
+    return "".join("?" if c in bad else c for c in text)
+
+
 class LimenAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """Authlib's server with error descriptions a person can act on."""
+
+    def create_oauth2_request(self, request: Any) -> Any:
+        """Authlib's request, or an RFC 6749 error (never a crash) when the request cannot be
+        one: Authlib refuses a plain-http URL for a host that is not loopback (an unknown
+        Host header on a plain-http deployment), and cannot even describe a response_type
+        with characters an error description may not carry (RFC 6749 §5.2)."""
+        try:
+            oauth_request = super().create_oauth2_request(request)
+        except InsecureTransportError as exc:
+            raise InvalidRequestError(
+                f"Send OAuth requests to {settings().issuer} (the issuer), over https unless "
+                "it is a loopback address."
+            ) from exc
+        if invalid_error_characters(oauth_request.payload.data.get("response_type") or ""):
+            raise InvalidRequestError(
+                "response_type has characters no response type has; use response_type=code.",
+                state=oauth_request.payload.state,
+            )
+        return oauth_request
 
     def handle_error_response(self, request: Any, error: Any) -> Any:
         if isinstance(error, InvalidClientError):
@@ -67,7 +103,7 @@ class Client(ClientMixin):  # type: ignore[misc]
         return " ".join(identity().clients.allowed_scopes(self.row, scope))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri_matches(self.row.redirect_uris, redirect_uri)
+        return redirect_uri_matches(self.row.redirect_uris, redirect_uri, public=self.row.is_public)
 
     def check_client_secret(self, client_secret: str) -> bool:
         return identity().clients.check_secret(self.row, client_secret)
@@ -85,7 +121,10 @@ class Client(ClientMixin):  # type: ignore[misc]
 
 
 def query_client(client_id: str) -> Client | None:
-    row = identity().clients.cached(client_id) if client_id else None
+    """The active client, or None; an id no client can have is not even looked up."""
+    if not client_id or not CLIENT_ID_PATTERN.fullmatch(client_id):
+        return None
+    row = identity().clients.cached(client_id)
     return Client(row) if row else None
 
 
@@ -195,12 +234,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
+        allowed = request.client.get_allowed_scope(request.payload.scope).split()
         identity().codes.issue(
             code=code,
             client_id=request.client.get_client_id(),
             user_id=request.user.id,
             redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
-            scope=request.client.get_allowed_scope(request.payload.scope),
+            # what the approving session itself holds (set by the authorize view)
+            scope=" ".join(hand_on(request.approver, allowed, narrow=True)),
             nonce=data.get("nonce"),
             code_challenge=data["code_challenge"],
             code_challenge_method=data.get("code_challenge_method", "S256"),
@@ -237,10 +278,15 @@ class RefreshTokenGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: i
         client = self.request.client
         try:
             tokens = identity().refresh(
-                self.request.form["refresh_token"], request_meta(), client_id=client.get_client_id()
+                self.request.form["refresh_token"],
+                request_meta(),
+                client_id=client.get_client_id(),
+                scope=self.request.form.get("scope") or None,
             )
         except ie.InvalidRefreshToken as exc:
-            raise InvalidGrantError(exc.detail) from exc
+            raise InvalidGrantError(describable(exc.detail)) from exc
+        except (ie.PermissionDenied, ie.PolicyViolation) as exc:  # wider than was granted
+            raise InvalidScopeError(describable(exc.detail)) from exc
         return 200, token_body(tokens), self.TOKEN_RESPONSE_HEADER
 
 
@@ -318,12 +364,14 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):  # type: ignore[misc]
 
 
 class TokenLookup:
-    """Shared by revocation and introspection: a found token and the client it belongs to."""
+    """Shared by revocation and introspection: a found token and the client it belongs to
+    (for introspection: the client asking)."""
 
     def __init__(self, token: str, client_id: str | None, session_id: str | None) -> None:
         self.token = token
         self.client_id = client_id
         self.session_id = session_id
+        self.caller: OAuthClient | None = None
 
     def check_client(self, client: Client) -> bool:
         return self.client_id == client.get_client_id()
@@ -359,10 +407,13 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         return TokenLookup(token_string, None, None)
 
     def check_permission(self, token: TokenLookup, client: Client, request: Any) -> bool:
+        """Which tokens a client may learn about is decided by identity.oauth.introspect."""
+        token.caller = client.row
         return not client.row.is_public  # resource servers are confidential clients
 
     def introspect_token(self, token: TokenLookup) -> dict[str, Any]:
-        return identity().oauth.introspect(token.token)
+        assert token.caller is not None  # check_permission ran first
+        return identity().oauth.introspect(token.token, token.caller)
 
 
 class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
@@ -421,6 +472,7 @@ def configure_oauth(app: Flask) -> None:
     app.extensions["limen.oauth"] = server
     server.scopes_supported = sorted(SUPPORTED_SCOPES)
     server.register_token_generator("default", generate_token)
+    server.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
     server.register_grant(
         AuthorizationCodeGrant, [S256Only(required=True), LimenOpenIDCode(require_nonce=False)]
     )

@@ -14,6 +14,7 @@ from webapp.extensions import db, identity
 from webapp.http import request_meta
 from webapp.identity import errors as ie
 from webapp.identity.clients import SUPPORTED_SCOPES
+from webapp.identity.delegation import Holder
 from webapp.identity.users import is_admin_lock
 from webapp.models import User
 
@@ -63,7 +64,13 @@ def admin_user_action(user_id: str, action: str) -> Any:
     try:
         target = users.get(user_id)
         if action == "roles":
-            users.set_roles(user_id, request.form.getlist("roles"), actor=actor, meta=meta)
+            users.set_roles(
+                user_id,
+                request.form.getlist("roles"),
+                actor=actor,
+                holder=Holder.of(g.principal, g.user.role_names),
+                meta=meta,
+            )
         elif action == "lock":
             users.lock(user_id, actor=actor, meta=meta)
         elif action == "unlock":
@@ -72,7 +79,7 @@ def admin_user_action(user_id: str, action: str) -> Any:
             users.set_active(user_id, action == "enable", actor=actor, meta=meta)
         else:
             return users_page(error=f"Unknown action {action!r}.", status=404)
-    except (ie.PolicyViolation, ie.NotFound) as exc:
+    except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
         db.session.rollback()
         return users_page(error=exc.detail, status=400)
     past = {
@@ -124,8 +131,9 @@ def admin_create_client() -> Any:
             trusted=form.get("trusted") == "on",
             actor=g.user.id,
             meta=request_meta(),
+            holder=Holder.of(g.principal, g.user.role_names),
         )
-    except (ie.PolicyViolation, ie.Conflict) as exc:
+    except (ie.PolicyViolation, ie.Conflict, ie.PermissionDenied) as exc:
         db.session.rollback()
         return clients_page(error=exc.detail, status=400)
     db.session.commit()
@@ -142,8 +150,9 @@ def admin_rotate_client(client_id: str) -> Any:
             timedelta(seconds=int(overlap) if overlap.isdigit() else -1),
             actor=g.user.id,
             meta=request_meta(),
+            holder=Holder.of(g.principal, g.user.role_names),
         )
-    except (ie.PolicyViolation, ie.NotFound) as exc:
+    except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
         db.session.rollback()
         return clients_page(error=exc.detail, status=400)
     db.session.commit()
@@ -229,12 +238,13 @@ def admin_retry_job(run_id: str) -> Any:
 @bp.get("/admin/audit")
 @page("audit:read")
 def admin_audit() -> Any:
-    email = request.args.get("user", "").strip().lower()[:320]
+    email = request.args.get("user", "").strip()[:320]
     event = request.args.get("event", "").strip()[:64]
     day = request.args.get("day", "").strip()[:10]
     user_id, since, until, error = None, None, None, None
     if email:
-        user_id = db.session.scalar(select(User.id).where(User.email == email)) or "-"
+        found = identity().accounts.find(email)
+        user_id = found.id if found else "-"
     if day:
         try:
             since = datetime.fromisoformat(day).replace(tzinfo=UTC)

@@ -11,6 +11,7 @@ from webapp.extensions import db, identity
 from webapp.http import request_meta
 from webapp.identity import errors as ie
 from webapp.identity import rbac
+from webapp.identity.delegation import Holder
 from webapp.scope_text import scope_descriptions
 
 from . import bp
@@ -18,6 +19,11 @@ from .guards import page, render
 
 EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
 GRACE_CHOICES = [("0", "Immediately"), ("3600", "1 hour"), ("86400", "1 day"), ("604800", "7 days")]
+
+
+def _holder() -> Holder:
+    """The portal session, under the person's current roles: what it may hand on."""
+    return Holder.of(g.principal, g.user.role_names)
 
 
 def keys_page(*, new_key: Any = None, error: str | None = None, status: int = 200) -> Any:
@@ -59,8 +65,10 @@ def create_key() -> Any:
     ident = identity()
     expires_at = ident.clock() + timedelta(days=int(days)) if days else None
     try:
-        issued = ident.api_keys.create(g.user, name, scopes, expires_at, request_meta())
-    except ie.PolicyViolation as exc:
+        issued = ident.api_keys.create(
+            g.user, name, scopes, expires_at, request_meta(), holder=_holder()
+        )
+    except (ie.PolicyViolation, ie.PermissionDenied) as exc:
         db.session.rollback()
         return keys_page(error=exc.detail, status=400)
     db.session.commit()
@@ -75,9 +83,9 @@ def rotate_key(key_id: str) -> Any:
         return keys_page(error="Choose a grace period from the list.", status=400)
     try:
         issued = identity().api_keys.rotate(
-            g.user, key_id, timedelta(seconds=int(grace)), request_meta()
+            g.user, key_id, timedelta(seconds=int(grace)), request_meta(), holder=_holder()
         )
-    except (ie.PolicyViolation, ie.NotFound) as exc:
+    except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
         db.session.rollback()
         return keys_page(error=exc.detail, status=400)
     db.session.commit()
@@ -99,9 +107,11 @@ def revoke_key(key_id: str) -> Any:
 @page("keys:write")
 def collect_key(key_id: str) -> Any:
     try:
-        secret = identity().credential_rotation.collect_api_key_secret(g.user.id, key_id)
-    except ie.NotFound as exc:
-        return keys_page(error=exc.detail, status=404)
+        secret = identity().credential_rotation.collect_api_key_secret(
+            g.user.id, key_id, holder=_holder()
+        )
+    except (ie.NotFound, ie.PermissionDenied) as exc:
+        return keys_page(error=exc.detail, status=404 if isinstance(exc, ie.NotFound) else 403)
     return keys_page(new_key=CollectedKey(secret))
 
 

@@ -19,7 +19,14 @@ from webapp.http import (
     settings,
 )
 from webapp.identity import errors as ie
-from webapp.ratelimits import login_account
+from webapp.identity.delegation import Holder, hand_on
+from webapp.ratelimits import (
+    checks_no_real_user_code,
+    checks_no_user_code,
+    device_account,
+    device_user_code,
+    login_account,
+)
 from webapp.scope_text import scope_descriptions
 from webapp.upstream import providers
 
@@ -194,7 +201,17 @@ def _signed_out() -> Any:
 
 
 @bp.route("/device", methods=["GET", "POST"])
-@limiter.limit(lambda: settings().ratelimit_device_entry, methods=["POST"])
+@limiter.limit(lambda: settings().ratelimit_device_entry, exempt_when=checks_no_user_code)
+@limiter.limit(
+    lambda: settings().ratelimit_device_entry,
+    key_func=device_account,
+    exempt_when=checks_no_user_code,
+)
+@limiter.limit(
+    lambda: settings().ratelimit_device_code,
+    key_func=device_user_code,
+    exempt_when=checks_no_real_user_code,
+)
 @page()
 def device() -> Any:
     """RFC 8628 verification: enter the code, see who asks for what, approve or deny."""
@@ -204,7 +221,13 @@ def device() -> Any:
         return render_template("device.html", code="")
     try:
         if decision in ("approve", "deny"):
-            row = identity().devices.decide(code, g.user, decision == "approve", request_meta())
+            row = identity().devices.decide(
+                code,
+                g.user,
+                decision == "approve",
+                request_meta(),
+                approver=Holder.of(g.principal, g.user.role_names),
+            )
             client = identity().clients.get(row.client_id)
             return render_template(
                 "device_done.html", approved=decision == "approve", client=client
@@ -216,5 +239,8 @@ def device() -> Any:
         "device_confirm.html",
         code=row.user_code,
         client=identity().clients.get(row.client_id),
-        scopes=scope_descriptions(row.scope.split()),
+        # what approving grants: the part of the request this session holds itself
+        scopes=scope_descriptions(
+            list(hand_on(Holder.of(g.principal, g.user.role_names), row.scope.split(), narrow=True))
+        ),
     )

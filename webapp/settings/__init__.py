@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     bootstrap_admins: str = ""  # emails that get the admin role when they sign in upstream
     local_login_enabled: bool = True  # password sign-in; off when only upstream IdPs are used
     password_min_length: int = Field(12, ge=8, le=128)
+    # Internal domains (suffixes, comma-separated: "corp,internal,local") whose addresses are
+    # accepted although address validation refuses them as not globally deliverable.
+    email_internal_domains: str = ""
 
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65_536, ge=8_192)
@@ -92,7 +95,8 @@ class Settings(BaseSettings):
     ratelimit_login_account: str = "30/minute;300/day"
     ratelimit_token: str = "300/minute"  # noqa: S105 (a rate, not a secret)
     ratelimit_token_client: str = "600/minute"  # noqa: S105 (a rate, not a secret)
-    ratelimit_device_entry: str = "10/minute;60/hour"
+    ratelimit_device_entry: str = "10/minute;60/hour"  # per address and per account
+    ratelimit_device_code: str = "5/minute;20/hour"  # checks of one user code, from anywhere
     ratelimit_enabled: bool = True
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
@@ -118,6 +122,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def internal_email_domains(self) -> tuple[str, ...]:
+        return tuple(d.strip() for d in self.email_internal_domains.split(",") if d.strip())
 
     @property
     def mfa_roles(self) -> frozenset[str]:

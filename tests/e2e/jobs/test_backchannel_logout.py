@@ -18,6 +18,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.identity import RequestMeta
 from webapp.identity.backchannel import LOGOUT_EVENT
+from webapp.identity.delegation import OPERATOR
 from webapp.identity.tokens import Grant
 from webapp.jobs import overview
 from webapp.models import AuditEvent, BackchannelDelivery
@@ -72,7 +73,10 @@ def test_logout_token_delivered_after_a_500(make_node: Any, receiver: Receiver) 
     with node.app.app_context():
         ident = node.app.extensions["limen.identity"]
         client = ident.clients.register(
-            name="RP", grants=["authorization_code"], redirect_uris=["https://rp.example/cb"]
+            name="RP",
+            grants=["authorization_code"],
+            redirect_uris=["https://rp.example/cb"],
+            holder=OPERATOR,
         ).row
         db.session.commit()
         ident.backchannel.set_uri(client.client_id, receiver.url, actor="test")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.identity import Credential
+from webapp.identity.delegation import OPERATOR, Holder
 from webapp.identity.errors import InvalidToken, NotFound
 from webapp.models import ApiKey, AuditEvent, AuthorizationCode, Session
 
@@ -24,7 +25,10 @@ def test_api_key_gets_a_successor_before_expiry_and_dies_after_grace(
     with h.app.app_context():
         ident = h.identity
         owner = h.user("keys@example.com")
-        issued = ident.api_keys.create(owner, "ci", ["profile"], h.clock() + timedelta(days=30))
+        holder = Holder.roles_of(owner.role_names)
+        issued = ident.api_keys.create(
+            owner, "ci", ["profile"], h.clock() + timedelta(days=30), holder=holder
+        )
         db.session.commit()
         old_key, key_id = issued.secret, issued.row.id
         rotation = ident.credential_rotation
@@ -39,9 +43,9 @@ def test_api_key_gets_a_successor_before_expiry_and_dies_after_grace(
         assert h.run("credentials.maintain")["api_keys_rotated"] == []
         successor = db.session.scalar(select(ApiKey).where(ApiKey.rotated_from_id == key_id))
         assert successor is not None and successor.rotate_before_days == 7
-        new_key = rotation.collect_api_key_secret(owner.id, successor.id)
+        new_key = rotation.collect_api_key_secret(owner.id, successor.id, holder=holder)
         with pytest.raises(NotFound):
-            rotation.collect_api_key_secret(owner.id, successor.id)  # shown once
+            rotation.collect_api_key_secret(owner.id, successor.id, holder=holder)  # shown once
 
         assert ident.authenticate(Credential(old_key, "bearer")).api_key_id == key_id  # grace
         assert ident.authenticate(Credential(new_key, "bearer")).api_key_id == successor.id
@@ -55,7 +59,9 @@ def test_client_secret_rotates_on_schedule_and_old_secret_dies(harness: JobsHarn
     h = harness
     with h.app.app_context():
         ident = h.identity
-        registered = ident.clients.register(name="svc", grants=["client_credentials"])
+        registered = ident.clients.register(
+            name="svc", grants=["client_credentials"], holder=OPERATOR
+        )
         db.session.commit()
         client_id, old_secret = registered.row.client_id, registered.secret
         rotation = ident.credential_rotation
@@ -64,7 +70,7 @@ def test_client_secret_rotates_on_schedule_and_old_secret_dies(harness: JobsHarn
         h.clock.advance(90 * DAY)
         assert h.run("credentials.maintain")["client_secrets_rotated"] == [client_id]
         assert h.run("credentials.maintain")["client_secrets_rotated"] == []
-        new_secret = rotation.collect_client_secret(client_id)
+        new_secret = rotation.collect_client_secret(client_id, holder=OPERATOR)
         client = ident.clients.require(client_id)
         assert ident.clients.check_secret(client, old_secret)  # the overlap (7 days)
         assert ident.clients.check_secret(client, new_secret)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from webapp.identity import rbac
-from webapp.identity.errors import PermissionDenied, PolicyViolation
+from webapp.identity.errors import PermissionDenied
 from webapp.identity.principal import Principal
 
 
@@ -34,14 +34,6 @@ def test_missing_scope_is_named():
     with pytest.raises(PermissionDenied, match="lacks the scope 'keys:write'") as caught:
         rbac.check(principal(["admin"], ["profile"]), "keys:write")
     assert caught.value.permission == "keys:write"
-
-
-def test_bounded_scopes():
-    assert rbac.bounded_scopes(["profile", "profile"], ["analyst"]) == ["profile"]
-    with pytest.raises(PolicyViolation):
-        rbac.bounded_scopes(["audit:read"], ["analyst"])
-    with pytest.raises(PolicyViolation, match="Unknown"):
-        rbac.bounded_scopes(["everything"], ["admin"])
 
 
 def test_the_api_schema_lists_exactly_the_permissions():
