@@ -31,12 +31,15 @@ def issuer_for(host: str, port: int) -> str:
 
 
 def dev_overrides(instance: Path, issuer: str) -> dict[str, Any]:
-    return {
+    """Development settings on ``instance``; ``issuer`` unless LIMEN_ISSUER names one."""
+    overrides: dict[str, Any] = {
         "env": "development",
         "instance_path": instance.resolve(),
-        "issuer": os.environ.get("LIMEN_ISSUER", issuer),
         "cookie_secure": False,
     }
+    if "LIMEN_ISSUER" not in os.environ:
+        overrides["issuer"] = issuer
+    return overrides
 
 
 def write_marker(instance: Path, issuer: str) -> None:
