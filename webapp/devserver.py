@@ -31,12 +31,13 @@ def issuer_for(host: str, port: int) -> str:
 
 
 def dev_overrides(instance: Path, issuer: str) -> dict[str, Any]:
+    """Development settings on ``instance``; ``issuer`` unless LIMEN_ISSUER names one."""
     overrides: dict[str, Any] = {
         "env": "development",
         "instance_path": instance.resolve(),
         "cookie_secure": False,
     }
-    if "LIMEN_ISSUER" not in os.environ:  # a configured issuer (the settings read it) wins
+    if "LIMEN_ISSUER" not in os.environ:
         overrides["issuer"] = issuer
     return overrides
 

@@ -105,7 +105,7 @@ def login(**kw: Any) -> None:
             f"No login provider named {name!r}.",
             f"Installed: {', '.join(sorted(rt.providers))} (see `limen providers`).",
         )
-    if not chosen and not rt.console.interactive and info.provider.waits_for_person:
+    if not chosen and not rt.console.interactive and _waits_for_nobody_here(rt, info.provider):
         raise _nobody_here(name)
     _adopt_issuer(rt)
     if not force and _already_logged_in(rt, chosen, user):
@@ -123,6 +123,14 @@ def login(**kw: Any) -> None:
     if creds.scope:
         rt.console.say(f"Granted scopes: {creds.scope}")
     rt.console.say(f"Credentials stored in {store.location()}.")
+
+
+def _waits_for_nobody_here(rt: Runtime, provider: Provider) -> bool:
+    """A login that waits for a person, with no terminal to reach one. A browser command
+    configured in LIMEN_BROWSER is an explicit way to reach them (docs/cli.md)."""
+    if provider.needs_browser and not provider.needs_person and rt.env.get("LIMEN_BROWSER"):
+        return False
+    return provider.waits_for_person
 
 
 def _nobody_here(name: str) -> UsageError:

@@ -117,3 +117,16 @@ def test_profiles_use_list_remove(config_dir):
 def test_export_env_format_is_shell_quoted():
     data = {"server": "http://limen.test", "access_token": "eyJ it's", "expires_at": None}
     assert "export LIMEN_TOKEN='eyJ it'\"'\"'s'\n" in shell_exports(data)
+
+
+def test_login_without_a_terminal_does_not_start_a_browser_login_by_itself(config_dir, monkeypatch):
+    monkeypatch.setenv("LIMEN_PROVIDER", "browser")
+    result = invoke("login", "--server", dead_server())
+    assert result.exit_code == 2 and "No terminal here" in result.stderr
+
+
+def test_a_browser_command_in_limen_browser_reaches_the_person(config_dir, monkeypatch):
+    monkeypatch.setenv("LIMEN_PROVIDER", "browser")
+    monkeypatch.setenv("LIMEN_BROWSER", "xdg-open")
+    result = invoke("login", "--server", dead_server())
+    assert result.exit_code == 1 and "Cannot reach" in result.stderr  # it went on to sign in
