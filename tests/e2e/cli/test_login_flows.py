@@ -128,7 +128,8 @@ def test_password_login_with_a_one_time_code(limen, account, cli_server):
     )
     # No terminal to ask for the code and none given: a usage error naming what to pass.
     assert (missing.returncode, missing.stdout) == (2, ""), missing.stderr
-    assert "Error: One-time code" in missing.stderr and "Traceback" not in missing.stderr
+    assert "needs a terminal to ask for the one-time code" in missing.stderr
+    assert "Traceback" not in missing.stderr
     assert "-o otp=CODE" in missing.stderr, missing.stderr
     done = limen.run(
         "login",

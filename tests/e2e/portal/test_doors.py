@@ -17,7 +17,6 @@ from tests.support.factories import PASSWORD, Api, bearer_for, create_user
 from tests.support.mfa import enroll, next_code
 from webapp import create_app
 from webapp.extensions import db, identity
-from webapp.jobs import services
 
 from .conftest import sign_in
 
@@ -220,7 +219,7 @@ def run_credential_rotation(node: Any, tmp_path: Any) -> list[tuple[str, str]]:
     app = create_app({**settings, "instance_path": tmp_path, "log_level": "WARNING"})
     try:
         with app.app_context():
-            return services.credential_rotation(identity()).rotate_due_api_keys()
+            return identity().credential_rotation.rotate_due_api_keys()
     finally:
         with app.app_context():
             db.engine.dispose()
