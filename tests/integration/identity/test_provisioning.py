@@ -62,6 +62,14 @@ def test_a_refused_profile_leaves_nothing_behind(core: Core, person: UpstreamPro
     with pytest.raises(PolicyViolation):
         core.identity.provisioner.sign_in(person, policy, META)
     assert count_users(core, str(person.email)) == 0
+    # Nothing under the upstream subject either (the no-email case has no address to count).
+    link = core.db.scalar(
+        select(UpstreamIdentity).where(
+            UpstreamIdentity.provider == person.provider,
+            UpstreamIdentity.subject == person.subject,
+        )
+    )
+    assert link is None
 
 
 def test_an_existing_local_account_is_linked_only_when_allowed(core: Core) -> None:
