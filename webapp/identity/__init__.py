@@ -21,6 +21,7 @@ from .api_keys import ApiKeyService
 from .audit import AuditLog
 from .backchannel import BackchannelLogout
 from .clients import ClientRegistry
+from .consents import Consents
 from .credential_rotation import CredentialRotation
 from .crypto import derive_fernet
 from .delegation import Holder, hand_on
@@ -140,6 +141,7 @@ class Identity:
         )
         self.users = UserDirectory(db, self.revocation, self.audit, clock, self.invalidation)
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
+        self.consents = Consents(db, clock)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
         # What the background jobs use (webapp.jobs holds no services of its own).
         self.key_lifecycle = KeyLifecycle(db, self.keys, self.audit, clock)

@@ -7,6 +7,11 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
 from webapp.browser import signed_in_user
@@ -48,6 +53,8 @@ def jwks() -> Response:
 def _authorization_error(error: OAuth2Error) -> Any:
     """Redirect errors only to a redirect URI already validated for the client (RFC 6749)."""
     if error.redirect_uri:
+        if error.state is None:  # RFC 6749 4.1.2.1: the client's state comes back with it
+            error.state = request.values.get("state")
         _, _, headers = error(None)
         location = dict(headers)["Location"]
         return redirect(add_params_to_uri(location, {"iss": settings().issuer}), 302)
@@ -71,7 +78,10 @@ def authorize() -> Any:
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         return _authorization_error(error)
+    prompts = set(str(grant.request.payload.data.get("prompt") or "").split())
     if user is None or principal is None:
+        if "none" in prompts:  # OIDC Core 3.1.2.6: never a page; the client learns why
+            return _authorization_error(LoginRequiredError(redirect_uri=grant.redirect_uri))
         return redirect(url_for("portal.login", next=request.full_path))
     # What may be approved is what the approving session holds itself (identity.delegation).
     grant.request.approver = Holder.of(principal, user.role_names)
@@ -82,10 +92,16 @@ def authorize() -> Any:
     client = grant.client.row
     hint = (grant.request.payload.data.get("login_hint") or "").strip().lower()
     other_account = bool(hint) and hint != user.email
+    scopes = client_scopes(grant)
+    consented = client.is_trusted or identity().consents.covers(
+        user.id, client.client_id, (name for name, _ in scopes)
+    )
     if request.method == "GET":
-        if client.is_trusted and not other_account:
+        if consented and not other_account:
             return server.create_authorization_response(grant_user=user, grant=grant)
-        scopes = client_scopes(grant)
+        if "none" in prompts:  # a page would be needed: say which kind of interaction
+            needed = InteractionRequiredError if other_account else ConsentRequiredError
+            return _authorization_error(needed(redirect_uri=grant.redirect_uri))
         allow_consent_redirect(grant)
         return render_template(
             "consent.html",
@@ -97,6 +113,8 @@ def authorize() -> Any:
         )
     csrf.protect()
     approved = request.form.get("decision") == "approve"
+    if approved:  # remembered: the same request later needs no page (and prompt=none works)
+        identity().consents.remember(user.id, client.client_id, (name for name, _ in scopes))
     identity().audit.record(
         "oauth.consent_" + ("approved" if approved else "denied"),
         user_id=user.id,

@@ -51,3 +51,32 @@ def test_denied_consent_reaches_the_client_as_access_denied(node, relying_party,
     page.get_by_role("button", name="Deny").click()
     received = callback_of(page, party)
     assert received["error"] == "access_denied" and received["state"] == party.state
+
+
+def test_prompt_none_after_consent_gets_the_code_without_a_page(node, relying_party, new_page):
+    party, account, page = relying_party(trusted=False), account_on(node), new_page()
+    page.goto(party.authorize_url())
+    sign_in(page, account.email, account.password)
+    page.get_by_role("button", name="Allow").click()
+    first = callback_of(page, party)
+    assert party.exchange(first["code"]).status_code == 200
+
+    party.callbacks.clear()
+    page.goto(party.authorize_url(prompt="none"))  # remembered consent, live session
+    received = callback_of(page, party)
+    assert "error" not in received and received["state"] == party.state
+    assert party.exchange(received["code"]).status_code == 200
+
+
+def test_prompt_none_never_shows_a_page(node, relying_party, new_page):
+    party, account, page = relying_party(trusted=False), account_on(node), new_page()
+    page.goto(party.authorize_url(prompt="none"))  # nobody signed in
+    assert callback_of(page, party)["error"] == "login_required"
+
+    party.callbacks.clear()
+    page.goto(f"{node.url}/login")
+    sign_in(page, account.email, account.password)
+    expect(page.get_by_role("heading", name="Active sessions")).to_be_visible()
+    page.goto(party.authorize_url(prompt="none"))  # signed in, never consented
+    received = callback_of(page, party)
+    assert received["error"] == "consent_required" and received["state"] == party.state
