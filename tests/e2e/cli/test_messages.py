@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import subprocess
+import time
 
 import httpx
 
@@ -87,11 +89,13 @@ def test_the_device_screen_goes_to_stderr_and_stdout_stays_empty(limen, account,
         text=True,
     )
     try:
-        screen = ""
+        screen, deadline = "", time.monotonic() + 30
         while not (found := USER_CODE_RE.search(screen)):
-            line = proc.stderr.readline()
-            assert line, screen
-            screen += line
+            assert time.monotonic() < deadline, f"no code on stderr within 30 s: {screen!r}"
+            if select.select([proc.stderr], [], [], 0.5)[0]:
+                line = proc.stderr.readline()
+                assert line, screen
+                screen += line
         with httpx.Client(timeout=30) as http:
             sign_in(http, cli_server.url, account.email, account.password)
             assert approve_device(http, cli_server.url, found.group(1)).status_code == 200
