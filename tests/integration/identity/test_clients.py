@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from webapp.identity.delegation import OPERATOR
 from webapp.identity.errors import Conflict, NotFound, PolicyViolation
 from webapp.models import OAuthClient
 
@@ -16,7 +17,12 @@ CALLBACK = "http://127.0.0.1/callback"
 
 
 def register(core: Core, **kwargs: object) -> tuple[str, str | None]:
-    args: dict[str, object] = {"name": "svc", "grants": ["client_credentials"], **kwargs}
+    args: dict[str, object] = {
+        "name": "svc",
+        "grants": ["client_credentials"],
+        "holder": OPERATOR,
+        **kwargs,
+    }
     registered = core.identity.clients.register(**args)  # type: ignore[arg-type]
     core.db.commit()
     return registered.row.client_id, registered.secret

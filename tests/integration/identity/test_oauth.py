@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+from webapp.identity.delegation import OPERATOR, Holder
 from webapp.identity.oauth import OAuthService
 from webapp.models import OAuthClient, User
 
@@ -19,6 +20,16 @@ def client(core: Core, scopes: list[str]) -> OAuthClient:
         grants=["authorization_code", "client_credentials"],
         scopes=scopes,
         redirect_uris=[CALLBACK],
+        holder=OPERATOR,
+    ).row
+    core.db.commit()
+    return row
+
+
+def resource_server(core: Core) -> OAuthClient:
+    """A client an admin gave the introspect right (RFC 7662: it may ask about any token)."""
+    row = core.identity.clients.register(
+        name="rs", grants=["client_credentials"], introspect=True, holder=OPERATOR
     ).row
     core.db.commit()
     return row
@@ -57,32 +68,35 @@ def test_a_service_grant_makes_the_client_the_subject_with_real_permissions_only
 def test_introspection_is_active_until_the_session_is_revoked(core: Core) -> None:
     user = core.user()
     tokens = core.sign_in(user)
-    oauth = core.identity.oauth
+    oauth, rs = core.identity.oauth, resource_server(core)
 
-    active = oauth.introspect(tokens.access_token)
+    active = oauth.introspect(tokens.access_token, rs)
     assert active["active"] is True
     assert (active["sub"], active["sid"], active["client_id"]) == (
         user.id,
         tokens.session_id,
         "limen-portal",
     )
-    assert oauth.introspect(tokens.refresh_token or "")["sub"] == user.id
+    assert oauth.introspect(tokens.refresh_token or "", rs)["sub"] == user.id
 
     core.identity.logout(tokens.session_id, user.id, META)
-    assert oauth.introspect(tokens.access_token) == {"active": False}
-    assert oauth.introspect(tokens.refresh_token or "") == {"active": False}
+    assert oauth.introspect(tokens.access_token, rs) == {"active": False}
+    assert oauth.introspect(tokens.refresh_token or "", rs) == {"active": False}
 
 
 def test_a_rotated_refresh_token_is_inactive(core: Core) -> None:
     tokens = core.sign_in(core.user())
     core.identity.refresh(tokens.refresh_token or "", META)
-    assert core.identity.oauth.introspect(tokens.refresh_token or "") == {"active": False}
+    rs = resource_server(core)
+    assert core.identity.oauth.introspect(tokens.refresh_token or "", rs) == {"active": False}
 
 
 def test_find_names_the_session_of_either_token_and_nothing_else(core: Core) -> None:
     user = core.user()
     tokens = core.sign_in(user)
-    key = core.identity.api_keys.create(user, "ci", ["profile"], None).secret
+    key = core.identity.api_keys.create(
+        user, "ci", ["profile"], None, holder=Holder.roles_of(user.role_names)
+    ).secret
     core.db.commit()
     oauth = core.identity.oauth
 
@@ -119,7 +133,8 @@ def test_replaying_a_code_revokes_the_session_it_created(core: Core) -> None:
     assert core.principal(tokens.access_token).client_id == app.client_id
 
     assert core.identity.codes.claim(code, app.client_id, META) is None
-    assert core.identity.oauth.introspect(tokens.access_token) == {"active": False}
+    rs = resource_server(core)
+    assert core.identity.oauth.introspect(tokens.access_token, rs) == {"active": False}
 
 
 def test_an_expired_code_is_refused(core: Core) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from webapp.identity.delegation import OPERATOR
 from webapp.identity.errors import (
     AccountDisabled,
     AccountLocked,
@@ -19,7 +20,9 @@ def test_removing_a_role_ends_the_users_sessions(core: Core) -> None:
     admin, target = core.user(("admin",)), core.user(("admin", "analyst"))
     tokens = core.sign_in(target)
 
-    core.identity.users.set_roles(target.id, ["analyst"], actor=admin.id, meta=META)
+    core.identity.users.set_roles(
+        target.id, ["analyst"], actor=admin.id, holder=OPERATOR, meta=META
+    )
 
     assert core.identity.users.get(target.id).role_names == ("analyst",)
     with pytest.raises(InvalidToken) as refused:
@@ -31,7 +34,7 @@ def test_adding_a_role_keeps_the_session(core: Core) -> None:
     admin, target = core.user(("admin",)), core.user()
     tokens = core.sign_in(target)
 
-    core.identity.users.set_roles(target.id, ["admin", "analyst"], actor=admin.id)
+    core.identity.users.set_roles(target.id, ["admin", "analyst"], actor=admin.id, holder=OPERATOR)
 
     assert core.principal(tokens.access_token).sub == target.id
     assert set(core.identity.users.get(target.id).role_names) == {"admin", "analyst"}
@@ -41,7 +44,7 @@ def test_adding_a_role_keeps_the_session(core: Core) -> None:
 def test_roles_must_be_known_people_roles(core: Core, roles: list[str]) -> None:
     admin, target = core.user(("admin",)), core.user()
     with pytest.raises(PolicyViolation):
-        core.identity.users.set_roles(target.id, roles, actor=admin.id)
+        core.identity.users.set_roles(target.id, roles, actor=admin.id, holder=OPERATOR)
     core.db.rollback()
     assert core.identity.users.get(target.id).role_names == ("analyst",)
 
@@ -52,7 +55,7 @@ def test_an_admin_cannot_drop_their_own_admin_role_or_lock_or_disable_themselves
     admin = core.user(("admin",))
     users = core.identity.users
     with pytest.raises(PolicyViolation):
-        users.set_roles(admin.id, ["analyst"], actor=admin.id)
+        users.set_roles(admin.id, ["analyst"], actor=admin.id, holder=OPERATOR)
     with pytest.raises(PolicyViolation):
         users.lock(admin.id, actor=admin.id)
     with pytest.raises(PolicyViolation):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from webapp.identity import Credential
+from webapp.identity.delegation import Holder
 from webapp.identity.errors import InvalidToken
 
 from .conftest import META, Core
@@ -39,7 +40,9 @@ def test_the_cookie_source_is_remembered_for_csrf_checks(core: Core) -> None:
 
 def test_an_api_key_becomes_its_owners_principal(core: Core) -> None:
     owner = core.user()
-    issued = core.identity.api_keys.create(owner, "ci", ["profile"], None)
+    issued = core.identity.api_keys.create(
+        owner, "ci", ["profile"], None, holder=Holder.roles_of(owner.role_names)
+    )
     core.db.commit()
 
     for source in ("bearer", "x-api-key"):
@@ -51,7 +54,9 @@ def test_an_api_key_becomes_its_owners_principal(core: Core) -> None:
 def test_each_wrong_credential_is_refused_with_its_cause(core: Core) -> None:
     owner = core.user()
     tokens = core.sign_in(owner)
-    key = core.identity.api_keys.create(owner, "ci", ["profile"], None).secret
+    key = core.identity.api_keys.create(
+        owner, "ci", ["profile"], None, holder=Holder.roles_of(owner.role_names)
+    ).secret
     core.db.commit()
 
     assert refused(core, "   ") == "malformed"
