@@ -182,6 +182,23 @@ def require(permission: str) -> Callable[[F], F]:
 
 
 # -- bodies ------------------------------------------------------------------------------------
+def _first_nul(value: Any, where: str = "") -> str | None:
+    """The field of the first text holding a NUL character: no field takes one, and
+    PostgreSQL cannot even store one in text (it would fail as a 500)."""
+    if isinstance(value, str):
+        return (where or "(body)") if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if found := _first_nul(item, f"{where}.{key}" if where else str(key)):
+            return found
+    return None
+
+
 def parse_body(model: type[M], *, allow_empty: bool = False) -> M:
     """Validate the JSON body against ``model`` (strict types); failures are 400/413/415."""
     raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
@@ -200,6 +217,15 @@ def parse_body(model: type[M], *, allow_empty: bool = False) -> M:
         ) from exc
     if not isinstance(payload, dict):
         raise Problem(400, "invalid-body", "Invalid body", "The body must be a JSON object.")
+    if nul := _first_nul(payload):
+        message = "must not contain NUL characters (\\u0000)"
+        raise Problem(
+            400,
+            "validation-error",
+            "Invalid request body",
+            f"Fix these fields and retry: {nul}: {message}.",
+            errors=[{"field": nul, "message": message}],
+        )
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

@@ -2,7 +2,7 @@
 
 A NUL character is never part of an email, a client id, a code, a nonce or a name, and
 PostgreSQL refuses it in text: without this, ``client_id=%00`` or ``nonce=%00`` would reach a
-query and fail as a 500. JSON bodies are covered by the schemas (``schemas.Strict``); this
+query and fail as a 500. JSON bodies are covered by ``http.parse_body``; this
 covers the path, the query string and form bodies (OAuth and the portal).
 """
 

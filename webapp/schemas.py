@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-def _refuse_nul(value: Any) -> None:
-    """No field takes a NUL character (PostgreSQL cannot even store one in text)."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("text must not contain NUL characters (\\u0000)")
-    if isinstance(value, dict):
-        for item in value.values():
-            _refuse_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_nul(item)
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        _refuse_nul(data)
-        return data
 
 
 class Out(BaseModel):

@@ -283,7 +283,7 @@ def test_refresh_rotation_reuse_and_revocation_then_introspection(
     server, metadata, browser, loopback, make_client
 ):
     http, _ = browser
-    resource_server = make_client(grant_types=["client_credentials"])
+    resource_server = make_client(grant_types=["client_credentials"], introspect=True)
     verifier = secrets.token_urlsafe(48)
     with OAuth2Client(
         client_id="limen-cli",
