@@ -121,7 +121,12 @@ def test_third_party_client_gets_a_consent_page(server, metadata, browser, make_
     assert token["scope"].split() == ["keys:read", "openid"]
     assert "offline_access" not in token["scope"] and "refresh_token" not in token
 
-    denied = follow_authorize(http, url, approve=False)
+    again = http.get(url, follow_redirects=False)  # the approval is remembered: no page
+    assert again.status_code == 302 and "code=" in again.headers["Location"]
+
+    wider = url.replace("scope=openid+keys%3Aread", "scope=openid+profile+keys%3Aread")
+    assert wider != url  # a scope not yet allowed asks again, and may be denied
+    denied = follow_authorize(http, wider, approve=False)
     assert "error=access_denied" in denied and f"state={state}" in denied
     assert "iss=" in denied
 

@@ -77,7 +77,7 @@ def test_a_client_id_is_taken_once(core: Core) -> None:
 def test_a_rotated_secret_overlaps_then_only_the_new_one_works(core: Core) -> None:
     client_id, old = register(core)
     assert old is not None
-    new = core.identity.clients.rotate_secret(client_id, timedelta(seconds=60))
+    new = core.identity.clients.rotate_secret(client_id, timedelta(seconds=60), holder=OPERATOR)
     core.db.commit()
     clients = core.identity.clients
 
@@ -95,7 +95,7 @@ def test_a_disabled_client_is_gone_and_builtin_clients_cannot_be_disabled(core: 
 
     assert core.identity.clients.get(client_id) is None
     with pytest.raises(NotFound):
-        core.identity.clients.rotate_secret(client_id, timedelta(0))
+        core.identity.clients.rotate_secret(client_id, timedelta(0), holder=OPERATOR)
     with pytest.raises(PolicyViolation):
         core.identity.clients.disable("limen-portal")
 
