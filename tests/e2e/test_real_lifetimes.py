@@ -97,3 +97,23 @@ def test_a_rotated_client_secret_works_for_its_overlap_then_only_the_new_one(nod
     sleep_until(rotated_at + 4)
     assert client_grant(node, client["client_id"], client["client_secret"]).status_code == 401
     assert client_grant(node, client["client_id"], new).status_code == 200
+
+
+def test_a_session_refreshes_until_its_real_end_then_its_refresh_token_dies(
+    make_database, start_server
+):
+    """Refresh tokens (and the session they belong to) live 60 s here, the shortest allowed."""
+    short = start_server(
+        make_database("sqlite"), LIMEN_ACCESS_TOKEN_TTL="10", LIMEN_REFRESH_TOKEN_TTL="60"
+    )
+    with Api(short.url) as api:
+        started = time.time()
+        tokens = api.login(api.register())
+        sleep_until(started + 30)
+        rotated = api.http.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert rotated.status_code == 200  # halfway: rotation works
+        latest = rotated.json()
+
+        sleep_until(started + 60 + 2)
+        refused = api.http.post("/auth/refresh", json={"refresh_token": latest["refresh_token"]})
+    assert refused.status_code == 401 and "expired" in refused.json()["detail"]
