@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -27,8 +28,14 @@ def _factory() -> Flask:
     production settings in the environment) the dev instance, else the configured one."""
     from webapp.devserver import beside_dev_server
 
+    return _app_or_explain(beside_dev_server())
+
+
+def _app_or_explain(settings: dict[str, Any] | None) -> Flask:
+    """``create_app(settings)``, or the configuration's problems on stderr and exit 1 (never
+    a traceback)."""
     try:
-        return create_app(beside_dev_server())
+        return create_app(settings)
     except ConfigurationError as exc:
         click.echo(str(exc), err=True)
         click.echo("Run `limen-server check` for details.", err=True)
@@ -76,7 +83,7 @@ def dev(host: str, port: int, instance: Path, verbose: bool, reset_admin_passwor
     from webapp.jobs import start_dev_runner
 
     issuer = devserver.issuer_for(host, port)
-    app = create_app(devserver.dev_overrides(instance, issuer))
+    app = _app_or_explain(devserver.dev_overrides(instance, issuer))
     devserver.write_marker(instance, app.extensions["limen.settings"].issuer)
     log_path, log = (None, None) if verbose else devserver.open_log(instance)
     with app.app_context():

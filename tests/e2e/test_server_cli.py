@@ -12,6 +12,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import TEST_SECRET, base_env
 from tests.support.live import REPO_ROOT
@@ -56,6 +57,19 @@ def stop(proc: subprocess.Popen[str]) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(10)
     proc.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("LIMEN_ISSUER", "", "LIMEN_ISSUER must be an http(s) URL"),
+        ("LIMEN_ACESS_TOKEN_TTL", "60", "did you mean LIMEN_ACCESS_TOKEN_TTL?"),
+    ],
+)
+def test_dev_server_explains_a_bad_setting_without_a_traceback(tmp_path, variable, value, words):
+    out = limen_server("dev", "--instance", str(tmp_path / "instance"), env={variable: value})
+    assert out.returncode == 1
+    assert words in out.stderr and "Traceback" not in out.stderr + out.stdout
 
 
 def test_dev_server_starts_migrates_and_prints_first_admin_once(tmp_path):
