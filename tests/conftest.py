@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.factories import Api
@@ -39,6 +40,19 @@ def base_env(redis_url: str, database_url: str, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A test that lost its connection to a node gets the tails of the nodes' logs in its
+    report, so a dropped connection can be traced to what the server was doing."""
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance(httpx.TransportError):
+        for node in STARTED:
+            tail = "\n".join(node.log_text().splitlines()[-40:])
+            report.sections.append((f"log of the node on {node.url}", tail))
+    return report
 
 
 @pytest.fixture(scope="session", autouse=True)
