@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import logs, security
+from webapp import logs, security, transactions
 from webapp.extensions import MIGRATIONS, csrf, db, limiter, migrate, redis_store
 from webapp.settings import Settings, development_secret, unknown_variables
 
@@ -137,6 +137,7 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     inputs.init_app(app)  # after the request id is set, so refusals are logged with it
     security.init_app(app, hsts=s.issuer.startswith("https://"))
+    transactions.init_app(app)  # last registered, so the first after_request to run
     return app
 
 

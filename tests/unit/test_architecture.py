@@ -30,6 +30,7 @@ GLUE = (
     "webapp.openapi",
     "webapp.browser",
     "webapp.handoff",
+    "webapp.transactions",
     "webapp.inputs",
     "webapp.scope_text",
     "webapp.upstream",

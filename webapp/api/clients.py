@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from webapp.extensions import db, identity
+from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity.backchannel import validate_backchannel_uri
 from webapp.identity.delegation import Holder
@@ -94,7 +94,6 @@ def create_client() -> tuple[Response, int]:
         identity().backchannel.set_uri(
             registered.row.client_id, body.backchannel_logout_uri, actor=_actor()
         )
-    db.session.commit()
     return jsonify(client_out(registered.row, registered.secret, issued=True)), 201
 
 
@@ -115,7 +114,6 @@ def rotate_client_secret(client_id: str) -> tuple[Response, int]:
         meta=request_meta(),
         holder=_holder(),
     )
-    db.session.commit()
     return jsonify(client_out(ident.clients.require(client_id), secret, issued=True)), 201
 
 
@@ -125,7 +123,6 @@ def rotate_client_secret(client_id: str) -> tuple[Response, int]:
 def delete_client(client_id: str) -> tuple[str, int]:
     ident = identity()
     ident.clients.disable(client_id, actor=_actor(), meta=request_meta())
-    db.session.commit()
     ident.revocation.revoke_client(
         client_id, reason="client_deleted", actor=_actor(), meta=request_meta()
     )

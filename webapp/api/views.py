@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Response, current_app, jsonify
 
-from webapp.extensions import db, identity
+from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity import rbac
 from webapp.identity.delegation import Holder
@@ -30,7 +30,7 @@ from . import bp
 def _principal_user() -> User:
     principal = current_principal()
     assert principal is not None
-    user = db.session.get(User, principal.sub)
+    user = identity().users.find(principal.sub)
     if user is None or not user.is_active:
         raise NotFound("The account behind this credential no longer exists or is disabled.")
     return user
@@ -106,7 +106,6 @@ def create_api_key() -> tuple[Response, int]:
     issued = ident.api_keys.create(
         user, body.name, body.scopes, expires_at, request_meta(), holder=_holder(user)
     )
-    db.session.commit()
     return jsonify(_key_out(issued.row, ApiKeyIssued, key=issued.secret)), 201
 
 
@@ -123,7 +122,6 @@ def rotate_api_key(key_id: str) -> tuple[Response, int]:
     issued = identity().api_keys.rotate(
         user, key_id, timedelta(seconds=body.grace_seconds), request_meta(), holder=_holder(user)
     )
-    db.session.commit()
     return jsonify(_key_out(issued.row, ApiKeyIssued, key=issued.secret)), 201
 
 
@@ -133,7 +131,6 @@ def rotate_api_key(key_id: str) -> tuple[Response, int]:
 def revoke_api_key(key_id: str) -> tuple[str, int]:
     user = _principal_user()
     identity().api_keys.revoke(user.id, key_id, request_meta())
-    db.session.commit()
     return "", 204
 
 

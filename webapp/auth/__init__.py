@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from webapp.errors import register_json_errors
-from webapp.extensions import db, identity, limiter
+from webapp.extensions import identity, limiter
 from webapp.http import (
     clear_token_cookies,
     csrf_token,
@@ -84,7 +84,6 @@ def register() -> tuple[Response, int]:
     user = identity().accounts.create_user(
         body.email, body.password, display_name=body.display_name, meta=request_meta()
     )
-    db.session.commit()
     out = UserOut(
         id=user.id,
         email=user.email,

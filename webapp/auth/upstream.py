@@ -18,7 +18,7 @@ from flask import Flask, current_app, redirect, render_template, request, sessio
 from joserfc.errors import JoseError
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapp.extensions import db, identity
+from webapp.extensions import identity
 from webapp.handoff import top_level
 from webapp.http import request_meta, safe_next, set_token_cookies, settings
 from webapp.identity import errors as ie
@@ -67,15 +67,13 @@ def _client(name: str) -> tuple[Any, UpstreamProvider]:
 
 
 def _failure(provider: UpstreamProvider, reason: str, message: str, status: int = 400) -> Any:
-    db.session.rollback()
-    identity().audit.record(
+    identity().audit.record(  # a failure on record: kept though the answer refuses
         "login.upstream_failure",
         outcome="failure",
         meta=request_meta(),
         provider=provider.name,
         reason=reason,
     )
-    db.session.commit()
     log.info("upstream_failure", provider=provider.name, reason=reason)
     return render_template(
         "message.html",

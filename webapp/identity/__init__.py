@@ -268,7 +268,6 @@ class Identity:
         and the part of its scope asked for: never more than the family was granted."""
         user = self.db.get(User, family.user_id) if family.user_id else None
         if user is None or not user.is_active:
-            self.db.rollback()
             self.revocation.revoke_session(family.session_id, reason="user_disabled")
             raise InvalidRefreshToken("The account is disabled; the session has been ended.")
         roles = user.role_names

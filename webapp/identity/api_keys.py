@@ -18,6 +18,7 @@ from webapp.models import ApiKey, User
 
 from .audit import AuditLog
 from .crypto import crc32_base62, digests_equal, random_base62, sha256_hex
+from .db import keep_on_refusal
 from .delegation import Holder, hand_on
 from .errors import InvalidToken, NotFound, PolicyViolation
 from .principal import Principal, RequestMeta
@@ -238,7 +239,7 @@ class ApiKeyService:
                 .values(last_used_at=now)
                 .execution_options(synchronize_session=False)
             )
-            self._db.commit()
+            keep_on_refusal(self._db)  # a use is a fact, whatever the request's answer
         return Principal(
             sub=owner.id,
             roles=owner.role_names,

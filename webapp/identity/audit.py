@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from webapp.models import AuditEvent
 
+from .db import keep_on_refusal
 from .principal import RequestMeta
 
 
@@ -31,7 +32,11 @@ class AuditLog:
         meta: RequestMeta | None = None,
         **details: Any,
     ) -> AuditEvent:
-        """Add one event to the current transaction; it is written when the caller commits."""
+        """Add one event to the current transaction; it is written when the boundary commits.
+
+        A failure on record is a fact to keep: it marks the transaction
+        :func:`~webapp.identity.db.keep_on_refusal`, so the refusal that follows still commits.
+        """
         row = AuditEvent(
             occurred_at=self._clock(),
             event=event,
@@ -45,6 +50,8 @@ class AuditLog:
             details=details,
         )
         self._db.add(row)
+        if outcome == "failure":
+            keep_on_refusal(self._db)
         return row
 
     def search(

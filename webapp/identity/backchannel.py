@@ -78,7 +78,6 @@ class BackchannelLogout:
             raise PolicyViolation(f"No OAuth client with id {client_id}.")
         client.backchannel_logout_uri = validate_backchannel_uri(uri) if uri else None
         self._audit.record("client.backchannel_logout_uri_set", actor=actor, client_id=client_id)
-        self._db.commit()
 
     def _open(self, now: datetime) -> ColumnElement[bool]:
         """Not finished, and nobody holds it (a claim or a retry's back-off has passed)."""
@@ -94,7 +93,6 @@ class BackchannelLogout:
             .order_by(BackchannelDelivery.created_at)
             .limit(limit)
         ).all()
-        self._db.rollback()
         return [(r[0], r[1]) for r in rows]
 
     def claim(self, delivery_id: str, max_attempts: int) -> ClaimedDelivery | None:
@@ -116,18 +114,15 @@ class BackchannelLogout:
             .execution_options(synchronize_session=False),
         )
         if taken.rowcount != 1:
-            self._db.rollback()
             return None
         row = self._db.get(BackchannelDelivery, delivery_id)
         assert row is not None
         uri = self._db.scalar(
             select(OAuthClient.backchannel_logout_uri).where(OAuthClient.client_id == row.client_id)
         )
-        claimed = ClaimedDelivery(
+        return ClaimedDelivery(
             row.id, uri or "", row.client_id, row.session_id, row.user_id, row.attempts
         )
-        self._db.commit()
-        return claimed
 
     def logout_token(self, delivery: ClaimedDelivery) -> str:
         """A logout token (signed with the ring's active key): sid, sub, events; no nonce."""
@@ -163,7 +158,6 @@ class BackchannelLogout:
             attempt=delivery.attempt,
             http_status=status,
         )
-        self._db.commit()
 
     def attempt_failed(
         self, delivery: ClaimedDelivery, error: str, *, final: bool, retry_in: int = 0
@@ -190,7 +184,6 @@ class BackchannelLogout:
                 attempts=delivery.attempt,
                 error=error[:MAX_ERROR],
             )
-        self._db.commit()
 
     def give_up(self, delivery_id: str, error: str) -> bool:
         """Mark a delivery failed whose attempts are used up (its last worker died, say)."""
@@ -204,7 +197,6 @@ class BackchannelLogout:
             .values(status="failed", claimed_until=None, last_error=error[:MAX_ERROR])
             .execution_options(synchronize_session=False),
         )
-        self._db.commit()
         return changed.rowcount == 1
 
     def reopen(self, delivery_id: str) -> bool:
@@ -216,5 +208,4 @@ class BackchannelLogout:
             .values(status="pending", attempts=0, claimed_until=None)
             .execution_options(synchronize_session=False),
         )
-        self._db.commit()
         return changed.rowcount == 1

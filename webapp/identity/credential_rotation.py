@@ -79,11 +79,12 @@ class CredentialRotation:
             key_id=key.id,
             rotate_before_days=rotate_before_days,
         )
-        self._db.commit()
         return key
 
-    def rotate_due_api_keys(self, limit: int = 200) -> list[tuple[str, str]]:
-        """Give every due key its successor; returns (old id, successor id) pairs."""
+    def due_api_keys(self, limit: int = 200) -> list[str]:
+        """Keys that may be due for their successor, soonest first. The caller rotates each
+        with :meth:`rotate_api_key` in a unit of work of its own (one key's failure is not
+        another's)."""
         now = self._clock()
         horizon = now + timedelta(days=MAX_ROTATE_BEFORE_DAYS)
         candidates = list(
@@ -100,18 +101,11 @@ class CredentialRotation:
                 .limit(limit)
             )
         )
-        rotated = []
-        for key_id in candidates:
-            pair = self._rotate_api_key(key_id, now)
-            if pair is not None:
-                rotated.append(pair)
-        self._db.rollback()
-        return rotated
+        return candidates
 
     def _lock(self, model: type[ApiKey] | type[OAuthClient], row_id: str) -> bool:
-        """Start a transaction by write-locking one row, so concurrent runs take turns and the
-        second one re-reads what the first committed (it then finds nothing due)."""
-        self._db.rollback()
+        """Write-lock one row (the caller's unit of work starts here), so concurrent runs take
+        turns and the second one re-reads what the first committed (it then finds nothing due)."""
         touched = execute_dml(
             self._db,
             update(model)
@@ -121,22 +115,21 @@ class CredentialRotation:
         )
         return touched.rowcount == 1
 
-    def _rotate_api_key(self, key_id: str, now: datetime) -> tuple[str, str] | None:
+    def rotate_api_key(self, key_id: str) -> tuple[str, str] | None:
+        """Give one key its successor if its rotation is due: (old id, successor id), or None
+        when it is not (or no longer) due."""
+        now = self._clock()
         if not self._lock(ApiKey, key_id):
             return None
         key = self._db.get(ApiKey, key_id, populate_existing=True)
         if key is None or key.expires_at is None or key.rotate_before_days is None:
-            self._db.rollback()
             return None
         if key.superseded_at is not None or key.revoked_at is not None:
-            self._db.rollback()
             return None
         if key.expires_at - timedelta(days=key.rotate_before_days) > now:
-            self._db.rollback()
             return None
         owner = self._db.get(User, key.user_id)
         if owner is None or not owner.is_active:
-            self._db.rollback()
             return None
         grace = timedelta(seconds=key.rotation_grace_seconds or DEFAULT_GRACE_SECONDS)
         # A key whose owner's roles shrank gets no successor: rotate() refuses scopes the
@@ -154,7 +147,6 @@ class CredentialRotation:
             key_id=key.id,
             successor_id=issued.row.id,
         )
-        self._db.commit()
         return key.id, issued.row.id
 
     def collect_api_key_secret(self, owner_id: str, key_id: str, *, holder: Holder) -> str:
@@ -173,12 +165,10 @@ class CredentialRotation:
             .execution_options(synchronize_session=False),
         )
         if taken.rowcount != 1:
-            self._db.rollback()
             raise NotFound("This key's secret was just collected by another request.")
         self._audit.record(
             "api_key.successor_collected", user_id=owner_id, actor=owner_id, key_id=key.id
         )
-        self._db.commit()
         return self._cipher.decrypt(blob.encode()).decode()
 
     def upcoming_api_key_expiries(self, owner_id: str, within_days: int = 14) -> list[Expiring]:
@@ -215,13 +205,12 @@ class CredentialRotation:
             client_id=client_id,
             rotation_days=rotation_days,
         )
-        self._db.commit()
         return client
 
-    def rotate_due_client_secrets(self, overlap: timedelta, limit: int = 200) -> list[str]:
-        now = self._clock()
-        overlap = min(overlap, MAX_SECRET_OVERLAP)
-        ids = list(
+    def due_client_secrets(self, limit: int = 200) -> list[str]:
+        """Confidential clients with a rotation policy (row ids); the caller rotates each with
+        :meth:`rotate_client_secret` in a unit of work of its own."""
+        return list(
             self._db.scalars(
                 select(OAuthClient.id)
                 .where(
@@ -232,33 +221,29 @@ class CredentialRotation:
                 .limit(limit)
             )
         )
-        rotated = []
-        for row_id in ids:
-            if not self._lock(OAuthClient, row_id):
-                continue
-            client = self._db.get(OAuthClient, row_id, populate_existing=True)
-            if client is None:
-                continue
-            since = client.secret_rotated_at or client.created_at
-            if client.secret_rotation_days is None or now - since < timedelta(
-                days=client.secret_rotation_days
-            ):
-                self._db.rollback()
-                continue
-            # The new secret goes to no one here: it waits until an admin collects it, and
-            # the collecting credential must hold the client's rights (collect_client_secret).
-            secret = self._clients.rotate_secret(
-                client.client_id, overlap, actor="jobs", holder=OPERATOR
-            )
-            client.secret_rotated_at = now
-            client.pending_secret_encrypted = self._cipher.encrypt(secret.encode()).decode()
-            self._audit.record(
-                "client.secret_auto_rotated", actor="jobs", client_id=client.client_id
-            )
-            self._db.commit()
-            rotated.append(client.client_id)
-        self._db.rollback()
-        return rotated
+
+    def rotate_client_secret(self, row_id: str, overlap: timedelta) -> str | None:
+        """A new secret for one client if its rotation is due (its client id), else None."""
+        now = self._clock()
+        if not self._lock(OAuthClient, row_id):
+            return None
+        client = self._db.get(OAuthClient, row_id, populate_existing=True)
+        if client is None:
+            return None
+        since = client.secret_rotated_at or client.created_at
+        if client.secret_rotation_days is None or now - since < timedelta(
+            days=client.secret_rotation_days
+        ):
+            return None
+        # The new secret goes to no one here: it waits until an admin collects it, and
+        # the collecting credential must hold the client's rights (collect_client_secret).
+        secret = self._clients.rotate_secret(
+            client.client_id, min(overlap, MAX_SECRET_OVERLAP), actor="jobs", holder=OPERATOR
+        )
+        client.secret_rotated_at = now
+        client.pending_secret_encrypted = self._cipher.encrypt(secret.encode()).decode()
+        self._audit.record("client.secret_auto_rotated", actor="jobs", client_id=client.client_id)
+        return client.client_id
 
     def collect_client_secret(
         self, client_id: str, actor: str | None = None, *, holder: Holder
@@ -278,10 +263,8 @@ class CredentialRotation:
             .execution_options(synchronize_session=False),
         )
         if taken.rowcount != 1:
-            self._db.rollback()
             raise NotFound("This client's secret was just collected by another request.")
         self._audit.record("client.secret_collected", actor=actor, client_id=client_id)
-        self._db.commit()
         return self._cipher.decrypt(blob.encode()).decode()
 
     def clear_expired_client_secrets(self) -> int:
@@ -293,5 +276,4 @@ class CredentialRotation:
             .values(previous_secret_digest=None, previous_secret_expires_at=None)
             .execution_options(synchronize_session=False),
         )
-        self._db.commit()
         return cleared.rowcount

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import Session, SigningKey
 
 from .audit import AuditLog
-from .db import execute_dml
+from .db import after_commit, execute_dml
 from .signing_keys import KeyRing
 from .tokens import CLOCK_LEEWAY
 
@@ -74,12 +74,11 @@ class KeyLifecycle:
             return waiting[0], False
         row = self._ring.create_key("next")
         self._audit.record("signing_key.published", actor=actor, kid=row.kid)
-        self._db.commit()
-        self._ring.invalidate()
+        after_commit(self._db, self._ring.invalidate, "signing keys changed")
         return row, True
 
     def advance(self, policy: LifecyclePolicy, actor: str | None = None) -> list[Transition]:
-        """Take every step that is due; each step commits on its own."""
+        """Take every step that is due (the caller commits them together)."""
         self._ring.ensure_active()
         now = self._clock()
         done: list[Transition] = []
@@ -101,7 +100,7 @@ class KeyLifecycle:
             if due and self._retire(key.kid, now, "retiring", actor, reason="expired_tokens"):
                 done.append(Transition(key.kid, "retired"))
         if done:
-            self._ring.invalidate()
+            after_commit(self._db, self._ring.invalidate, "signing keys changed")
         return done
 
     def _promote(self, kid: str, now: datetime, actor: str | None) -> bool:
@@ -113,8 +112,7 @@ class KeyLifecycle:
             .execution_options(synchronize_session=False),
         )
         if promoted.rowcount != 1:
-            self._db.rollback()  # another worker promoted it first
-            return False
+            return False  # another worker promoted it first
         old = list(
             self._db.scalars(
                 select(SigningKey.kid).where(SigningKey.state == "active", SigningKey.kid != kid)
@@ -129,7 +127,7 @@ class KeyLifecycle:
         self._audit.record(
             "signing_key.activated", actor=actor or "schedule", kid=kid, retiring=old
         )
-        self._db.commit()
+        self._db.flush()
         self._db.expire_all()
         return True
 
@@ -144,10 +142,9 @@ class KeyLifecycle:
             .execution_options(synchronize_session=False),
         )
         if retired.rowcount != 1:
-            self._db.rollback()
             return False
         self._audit.record("signing_key.retired", actor=actor or "schedule", kid=kid, reason=reason)
-        self._db.commit()
+        self._db.flush()
         self._db.expire_all()
         return True
 
@@ -177,8 +174,7 @@ class KeyLifecycle:
             retired=retired,
             sessions_since=since.isoformat(),
         )
-        self._db.commit()
-        self._ring.invalidate()
+        after_commit(self._db, self._ring.invalidate, "signing keys changed")
         return EmergencyRotation(new.kid, retired, since, until)
 
     def sessions_minted_between(
@@ -203,7 +199,6 @@ class KeyLifecycle:
                     .limit(batch)
                 )
             )
-            self._db.rollback()  # end the read transaction between batches
             if not ids:
                 return
             yield ids

@@ -23,7 +23,7 @@ from webapp.models import MfaRecoveryCode, User
 
 from .audit import AuditLog
 from .crypto import sha256_hex
-from .db import execute_dml
+from .db import after_commit, execute_dml
 from .errors import InvalidCredentials, PolicyViolation
 from .principal import RequestMeta
 
@@ -95,8 +95,8 @@ class Mfa:
         user.mfa_enabled_at = self._clock()
         codes = self._new_recovery_codes(user)
         self._audit.record("mfa.enabled", user_id=user.id, actor=user.id, meta=meta)
-        self._db.commit()
-        self._redis.delete(PENDING_KEY.format(uid=user.id))
+        pending = PENDING_KEY.format(uid=user.id)
+        after_commit(self._db, lambda: self._redis.delete(pending), "forget the MFA set-up")
         return codes
 
     def disable(self, user: User, code: str, meta: RequestMeta | None = None) -> None:
@@ -108,7 +108,6 @@ class Mfa:
         user.mfa_enabled_at = None
         self._db.execute(delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user.id))
         self._audit.record("mfa.disabled", user_id=user.id, actor=user.id, meta=meta)
-        self._db.commit()
 
     def _new_recovery_codes(self, user: User) -> list[str]:
         self._db.execute(delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user.id))

@@ -20,7 +20,7 @@ from webapp.models import AuthorizationCode, DeviceCode, User
 
 from .audit import AuditLog
 from .crypto import sha256_hex
-from .db import execute_dml
+from .db import execute_dml, keep_on_refusal
 from .delegation import Holder, hand_on
 from .errors import NotFound, PolicyViolation
 from .principal import RequestMeta
@@ -80,7 +80,6 @@ class AuthorizationCodes:
                 expires_at=now + CODE_TTL,
             )
         )
-        self._db.commit()
 
     def claim(self, code: str, client_id: str, meta: RequestMeta) -> AuthorizationCode | None:
         """The code if this is its first, timely use by its client; None otherwise."""
@@ -98,7 +97,6 @@ class AuthorizationCodes:
             .execution_options(synchronize_session=False),
         )
         if claimed.rowcount == 0:
-            self._db.rollback()
             self._db.refresh(row)
             self._audit.record(
                 "oauth.code_replay",
@@ -108,11 +106,10 @@ class AuthorizationCodes:
                 session_id=row.session_id,
                 meta=meta,
             )
-            self._db.commit()
             if row.session_id:
                 self._revocation.revoke_session(row.session_id, reason="code_replay", meta=meta)
+            keep_on_refusal(self._db)  # the replay's consequences stand
             return None
-        self._db.commit()
         if row.expires_at <= now:
             return None
         return row
@@ -124,7 +121,6 @@ class AuthorizationCodes:
             .values(session_id=session_id)
             .execution_options(synchronize_session=False)
         )
-        self._db.commit()
 
 
 class DeviceCodes:
@@ -155,12 +151,12 @@ class DeviceCodes:
                 created_at=now,
                 expires_at=now + DEVICE_TTL,
             )
-            self._db.add(row)
             try:
-                self._db.commit()
+                with self._db.begin_nested():
+                    self._db.add(row)
                 return device_code, row
             except IntegrityError:
-                self._db.rollback()
+                continue  # only the savepoint was rolled back
         raise PolicyViolation("Could not allocate a user code; try again.")
 
     def by_device_code(self, device_code: str) -> DeviceCode | None:
@@ -206,7 +202,6 @@ class DeviceCodes:
             .execution_options(synchronize_session=False),
         )
         if decided.rowcount == 0:
-            self._db.rollback()
             raise NotFound("That code has already been used.")
         self._audit.record(
             "oauth.device_" + ("approved" if approve else "denied"),
@@ -214,7 +209,6 @@ class DeviceCodes:
             client_id=row.client_id,
             meta=meta,
         )
-        self._db.commit()
         self._db.refresh(row)
         return row
 
@@ -224,7 +218,7 @@ class DeviceCodes:
         if self._redis.set(key, 1, nx=True, px=row.interval * 1000):
             return False
         row.interval += SLOW_DOWN_STEP
-        self._db.commit()
+        keep_on_refusal(self._db)  # the longer interval holds for the next poll
         self._redis.set(key, 1, px=row.interval * 1000)
         return True
 
@@ -237,5 +231,4 @@ class DeviceCodes:
             .values(status="consumed")
             .execution_options(synchronize_session=False),
         )
-        self._db.commit()
         return done.rowcount == 1

@@ -26,7 +26,7 @@ from webapp.models import Role, User, UTCDateTime
 
 from .audit import AuditLog
 from .crypto import fingerprint
-from .db import execute_dml
+from .db import execute_dml, keep_on_refusal
 from .emails import EmailPolicy, user_by_email
 from .errors import (
     AccountDisabled,
@@ -200,11 +200,10 @@ class LocalAccounts:
             roles=role_rows,
             created_at=self._clock(),
         )
-        self._db.add(user)
         try:
-            self._db.flush()
+            with self._db.begin_nested():
+                self._db.add(user)
         except IntegrityError as exc:  # a concurrent registration won the race
-            self._db.rollback()
             raise Conflict(f"An account with the email {email} already exists.") from exc
         self._audit.record(
             "user.created", user_id=user.id, actor=actor or user.id, meta=meta, roles=list(roles)
@@ -295,7 +294,7 @@ class LocalAccounts:
         self._audit.record(
             "login.failure", outcome="failure", user_id=user_id, meta=meta, **details
         )
-        self._db.commit()
+        keep_on_refusal(self._db)  # the failure is on record though the answer is a refusal
 
     def _count_failure(
         self, user: User, now: datetime, meta: RequestMeta, reason: str = "bad_password"
@@ -334,7 +333,7 @@ class LocalAccounts:
                 meta=meta,
                 lock_seconds=self._lock_seconds,
             )
-        self._db.commit()
+        keep_on_refusal(self._db)  # the count and the lock hold though the answer is a refusal
 
     def _succeed(self, user: User, password: str | None, now: datetime, meta: RequestMeta) -> User:
         not_locked = or_(User.locked_until.is_(None), User.locked_until <= now)
@@ -345,6 +344,7 @@ class LocalAccounts:
         }
         if password and user.password_hash and self._passwords.needs_rehash(user.password_hash):
             values["password_hash"] = self._passwords.hash(password)
+        success = self._db.begin_nested()  # undone below if the sign-in is refused after all
         result = execute_dml(
             self._db,
             update(User)
@@ -353,15 +353,15 @@ class LocalAccounts:
             .execution_options(synchronize_session=False),
         )
         if result.rowcount == 0:  # locked by a parallel failure after we read the row
-            self._db.rollback()
+            success.rollback()
             self._db.refresh(user)
             locked_until = user.locked_until or now
             self._fail(user.id, meta, reason="locked")
             raise AccountLocked(self._retry_after(locked_until, now))
         if not user.is_active:
-            self._db.rollback()
+            success.rollback()
             self._fail(user.id, meta, reason="disabled")
             raise AccountDisabled("This account is disabled. Ask an administrator to re-enable it.")
-        self._db.flush()
+        success.commit()
         self._db.refresh(user)
         return user

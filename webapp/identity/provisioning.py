@@ -82,7 +82,7 @@ class Provisioner:
                 f"Your {profile.provider} account is not in a group that may use Limen; ask "
                 "an administrator for access."
             )
-        try:
+        with self._db.begin_nested():  # all of it or, on a refusal, none of it
             user, before = self._find_or_create(profile, address, policy.link_by_email)
             if not user.is_active:
                 raise AccountDisabled("This account is disabled. Ask an administrator.")
@@ -97,10 +97,6 @@ class Provisioner:
                 method=f"upstream:{profile.provider}",
                 roles=roles,
             )
-            self._db.commit()
-        except Exception:
-            self._db.rollback()
-            raise
         if set(before) - set(roles):  # lost a role upstream: end sessions that claim it
             self._revocation.revoke_user(user.id, reason="role_removed", meta=meta)
         return user

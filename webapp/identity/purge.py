@@ -8,7 +8,7 @@ they expire (reuse detection), audit events for the retention period.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,35 +83,31 @@ class Purger:
             ),
         ]
 
-    def purge(self, retention: Retention) -> dict[str, int]:
-        """Delete what is due in every table; returns how many rows each lost."""
-        counts: dict[str, int] = {}
+    def batches(self, retention: Retention) -> Iterator[tuple[str, int]]:
+        """Delete what is due, one batch at a time: yields (table, rows deleted) after each
+        batch, and the caller commits it before asking for the next (short transactions, and
+        a failure loses only the batch in hand). Every table is named once, even when empty."""
         for name, key, condition in self._targets(retention):
-            counts[name] = self._purge_table(key, condition)
-        if counts["audit_events"]:
+            yield name, 0
+            table = key.class_
+            for _ in range(self._max_batches):
+                ids = list(self._db.scalars(select(key).where(condition).limit(self._batch)))
+                if not ids:
+                    break
+                deleted = execute_dml(
+                    self._db,
+                    delete(table).where(key.in_(ids)).execution_options(synchronize_session=False),
+                )
+                yield name, deleted.rowcount
+                if len(ids) < self._batch:
+                    break
+
+    def record(self, counts: dict[str, int], retention: Retention) -> None:
+        """Put a purge of audit rows on record (the audit trail says it was shortened)."""
+        if counts.get("audit_events"):
             self._audit.record(
                 "audit.purged",
                 actor="jobs",
                 rows=counts["audit_events"],
                 retention_days=retention.audit_days,
             )
-            self._db.commit()
-        return counts
-
-    def _purge_table(self, key: InstrumentedAttribute[Any], condition: ColumnElement[bool]) -> int:
-        total = 0
-        table = key.class_
-        for _ in range(self._max_batches):
-            ids = list(self._db.scalars(select(key).where(condition).limit(self._batch)))
-            if not ids:
-                self._db.rollback()
-                break
-            deleted = execute_dml(
-                self._db,
-                delete(table).where(key.in_(ids)).execution_options(synchronize_session=False),
-            )
-            self._db.commit()
-            total += deleted.rowcount
-            if len(ids) < self._batch:
-                break
-        return total

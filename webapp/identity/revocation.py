@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import BackchannelDelivery, OAuthClient, RefreshFamily, RefreshToken, Session
 
 from .audit import AuditLog
+from .db import after_commit, keep_on_refusal
 from .principal import RequestMeta
 from .sessions import SessionStore
 
@@ -147,9 +148,9 @@ class Revocation:
         revoked = SessionRevoked(
             sid, row.user_id, row.client_id, reason, (delivery,) if delivery else ()
         )
-        self._db.commit()
+        keep_on_refusal(self._db)  # a revocation stands, whatever the request's answer
         if not already:
-            self._notify(revoked)
+            after_commit(self._db, lambda: self._notify(revoked), f"session {sid} revoked")
         return not already
 
     def revoke_client(
@@ -172,12 +173,17 @@ class Revocation:
             self.revoke_session(sid, reason=reason, actor=actor, meta=meta, invalidate=False)
             for sid in sids
         )
-        self.invalidate(f"client:{reason}")
+        self.invalidate_after_commit(f"client:{reason}")
         return count
 
     def invalidate(self, reason: str) -> None:
         """Every process forgets what it verified, now (after a batch of revocations)."""
         self._sessions.invalidate(reason)
+
+    def invalidate_after_commit(self, reason: str) -> None:
+        """Every process forgets what it verified once this change is durable (a refill must
+        not read the rows as they were before it)."""
+        after_commit(self._db, lambda: self.invalidate(reason), f"invalidation:{reason}")
 
     def revoke_user(
         self,
@@ -193,13 +199,13 @@ class Revocation:
                 select(Session.id).where(Session.user_id == user_id, Session.revoked_at.is_(None))
             )
         ) | self._sessions.sessions_of(user_id)
-        # Refused everywhere first: every live record deleted and every cache emptied (which
-        # also covers the user's API keys, verified with their old status and roles, even
-        # with no session at all; callers commit the user's change before this), then the
-        # durable side session by session.
+        # Refused everywhere first: every live record deleted (tokens of these sessions fail
+        # their liveness check from now on), then the durable side session by session; every
+        # cache is emptied once the whole change is committed (which also covers the user's
+        # API keys, verified with their old status and roles, even with no session at all).
         for sid in sids:
             self._sessions.delete(sid, user_id, invalidate=False)
-        self.invalidate(f"user:{reason}")
+        self.invalidate_after_commit(f"user:{reason}")
         count = 0
         for sid in sorted(sids):
             count += self.revoke_session(

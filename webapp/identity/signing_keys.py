@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session as DbSession
 
 from webapp.models import SigningKey
 
+from .db import rollback_undo
+
 PUBLISHED_STATES = ("next", "active", "retiring")
 ALG = "ES256"
 
@@ -188,9 +190,12 @@ class KeyRing:
         return row
 
     def ensure_active(self) -> None:
-        """Create and commit an active key when there is none (first start)."""
+        """Create an active key when there is none (first start), in the caller's transaction.
+        Should that transaction roll back, the ring forgets the key: no token signed with it
+        has left (the answer is then a refusal or an error), and none is signed with it again."""
         exists = self._db.scalar(select(SigningKey.kid).where(SigningKey.state == "active"))
         if exists is None:
             self.create_key("active")
-            self._db.commit()
+            self._db.flush()
+            rollback_undo(self._db, self.invalidate, "forget an unwritten first signing key")
         self._reload()

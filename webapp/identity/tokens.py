@@ -30,7 +30,7 @@ from webapp.models import RefreshFamily, RefreshToken, Session
 
 from .audit import AuditLog
 from .crypto import sha256_hex
-from .db import execute_dml
+from .db import after_commit, execute_dml, rollback_undo
 from .errors import InvalidRefreshToken, InvalidToken, RefreshReuseDetected
 from .principal import RequestMeta
 from .revocation import Revocation
@@ -164,12 +164,9 @@ class TokenService:
             expires_at=expires_at,
             now=now,
         )
-        try:
-            self._db.commit()
-        except Exception:
-            self._db.rollback()
-            self._sessions.delete(sid, grant.user_id, invalidate=False)  # no token went out
-            raise
+        # Should the boundary roll back instead of committing, no token went out: drop the record.
+        undo = self._sessions.delete
+        rollback_undo(self._db, lambda: undo(sid, grant.user_id, invalidate=False), "live record")
         return self._token_set(grant, sid, refresh_plain, now)
 
     def service_tokens(self, grant: Grant, meta: RequestMeta) -> TokenSet:
@@ -278,8 +275,7 @@ class TokenService:
             )
             if rotated.rowcount == 1:
                 return self._rotate(family, row, digest, grant, now, meta)
-            self._db.rollback()  # another request rotated it first
-            self._db.refresh(row)
+            self._db.refresh(row)  # another request rotated it first
         if row.status == "rotated":
             replay = self._idempotent_retry(row, digest, now)
             if replay is not None:
@@ -290,7 +286,6 @@ class TokenService:
                     session_id=family.session_id,
                     meta=meta,
                 )
-                self._db.commit()
                 return replay
             self._revocation.revoke_session(
                 family.session_id,
@@ -353,10 +348,12 @@ class TokenService:
             meta=meta,
         )
         result = self._token_set(grant, family.session_id, plain, now)
-        self._db.commit()
         if self.retry_window > 0:
             blob = self._cipher.encrypt(json.dumps(asdict(result)).encode())
-            self._redis.set(RETRY_KEY.format(digest=old_digest), blob, ex=self.retry_window)
+            retry_key, window = RETRY_KEY.format(digest=old_digest), self.retry_window
+            after_commit(
+                self._db, lambda: self._redis.set(retry_key, blob, ex=window), "refresh retry"
+            )
         return result
 
     def _idempotent_retry(self, row: RefreshToken, digest: str, now: datetime) -> TokenSet | None:

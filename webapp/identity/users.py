@@ -6,7 +6,7 @@ live sessions at once, because access tokens carry roles and live until they exp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -83,11 +83,23 @@ class UserDirectory:
         )
         return Page(items, total, page, per_page)
 
+    def find(self, user_id: str) -> User | None:
+        """The user with this id, or None."""
+        return self._db.get(User, user_id)
+
     def get(self, user_id: str) -> User:
         user = self._db.get(User, user_id)
         if user is None:
             raise NotFound(f"No user with id {user_id}.")
         return user
+
+    def emails(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """The address of each of these users (ids that name no one are left out)."""
+        wanted = set(user_ids)
+        if not wanted:
+            return {}
+        rows = self._db.execute(select(User.id, User.email).where(User.id.in_(wanted)))
+        return dict(rows.tuples().all())
 
     def set_roles(
         self,
@@ -120,19 +132,17 @@ class UserDirectory:
             roles=wanted,
             removed=sorted(removed),
         )
-        self._db.commit()
         if removed:  # tokens carry roles: end the sessions that still claim the old ones
             # (revoke_user also makes every process forget the API keys it verified)
             self._revocation.revoke_user(user.id, reason="role_removed", actor=actor, meta=meta)
         else:  # more roles: API keys verified with the old ones pick them up now
-            self._invalidation.broadcast("user.roles_added")
+            self._invalidation.after_commit(self._db, "user.roles_added")
         return user
 
     def lock(self, user_id: str, *, actor: str, meta: RequestMeta | None = None) -> User:
         user = self._guard_self(user_id, actor, "lock")
         user.locked_until = ADMIN_LOCK
         self._audit.record("user.locked", user_id=user.id, actor=actor, meta=meta)
-        self._db.commit()
         self._revocation.revoke_user(user.id, reason="locked", actor=actor, meta=meta)
         return user
 
@@ -141,7 +151,6 @@ class UserDirectory:
         user.locked_until = None
         user.failed_login_count = 0
         self._audit.record("user.unlocked", user_id=user.id, actor=actor, meta=meta)
-        self._db.commit()
         return user
 
     def set_active(
@@ -152,7 +161,6 @@ class UserDirectory:
         self._audit.record(
             "user.enabled" if active else "user.disabled", user_id=user.id, actor=actor, meta=meta
         )
-        self._db.commit()
         if not active:
             self._revocation.revoke_user(user.id, reason="user_disabled", actor=actor, meta=meta)
         return user

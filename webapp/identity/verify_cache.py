@@ -32,10 +32,10 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import redis
-from sqlalchemy import event
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import scoped_session
 
+from .db import after_commit
 from .principal import Principal
 
 INVALIDATION_CHANNEL = "limen:invalidate"
@@ -216,12 +216,11 @@ class Invalidation:
     def after_commit(self, db: DbSession | scoped_session[DbSession], reason: str) -> None:
         """Broadcast once the current transaction commits (a change read from the database
         must be visible before caches are emptied, or a refill could read the old row)."""
-        session = db() if isinstance(db, scoped_session) else db
 
-        def _committed(_session: DbSession) -> None:
+        def _broadcast() -> None:
             try:
                 self.broadcast(reason)
             except redis.RedisError:
                 log.exception("invalidation after commit could not be published (%s)", reason)
 
-        event.listen(session, "after_commit", _committed, once=True)
+        after_commit(db, _broadcast, f"invalidation:{reason}")

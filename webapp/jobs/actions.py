@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from rq import Worker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
+from webapp.identity.db import after_commit
 from webapp.identity.errors import Conflict, NotFound
 
 from . import runs
@@ -47,17 +48,27 @@ def enqueue_key_rotation(now: bool = False, actor: str | None = None) -> dict[st
         return {"emergency": False, "run_id": run_id}
     ident = rt.identity
     outcome = ident.key_lifecycle.emergency_rotate(rt.key_policy(), actor)
-    rt.publish("keys")
-    ident.invalidation.broadcast("keys.emergency")  # returns once every worker forgot its tokens
     params = {
         "since": outcome.since.isoformat(),
         "until": outcome.until.isoformat(),
         "kids": outcome.retired,
         "actor": actor,
     }
-    run_id = rt.enqueue(
-        "keys.revoke_signed", trigger="manual", params=params, actor=actor, at_front=True
-    )
+    run_id = runs.run_id_for("keys.revoke_signed")
+
+    def announce() -> None:  # once the new ring is committed, before the caller hears back
+        rt.publish("keys")
+        ident.invalidation.broadcast("keys.emergency")  # returns once every worker forgot
+        rt.enqueue(
+            "keys.revoke_signed",
+            trigger="manual",
+            params=params,
+            actor=actor,
+            at_front=True,
+            run_id=run_id,
+        )
+
+    after_commit(ident.db, announce, "emergency rotation announced")
     return {
         "emergency": True,
         "kid": outcome.new_kid,
@@ -83,9 +94,17 @@ def retry_run(run_id: str, actor: str | None = None) -> str:
     if row.status != "failed":
         raise Conflict(f"Only failed runs can be retried; run {run_id} is {row.status}.")
     rt = runtime(_app())
-    if row.job == "backchannel.deliver":
-        rt.identity.backchannel.reopen(str(row.params.get("delivery_id")))
-    return rt.enqueue(row.job, trigger="retry", params=dict(row.params), actor=actor)
+    if row.job != "backchannel.deliver":
+        return rt.enqueue(row.job, trigger="retry", params=dict(row.params), actor=actor)
+    rt.identity.backchannel.reopen(str(row.params.get("delivery_id")))
+    run_id = runs.run_id_for(row.job)
+    params = dict(row.params)
+    after_commit(  # the delivery is open again before a worker can take it
+        rt.identity.db,
+        lambda: rt.enqueue(row.job, trigger="retry", params=params, actor=actor, run_id=run_id),
+        "retry enqueued",
+    )
+    return run_id
 
 
 def get_run(run_id: str) -> dict[str, Any]:
@@ -117,7 +136,6 @@ def overview(limit: int = 50) -> dict[str, Any]:
         schedule.append({**entry, "last_run": runs.as_dict(last) if last else None})
     ident = rt.identity
     keys = ident.key_lifecycle.describe(rt.key_policy())
-    ident.db.rollback()
     return {
         "queue": _queue_state(rt),
         "schedule": schedule,

@@ -65,7 +65,8 @@ def rotate_keys_command(emergency: bool, as_json: bool) -> None:
     from .actions import enqueue_key_rotation, run_inline
     from .runtime import runtime
 
-    settings = runtime(_app()).settings
+    rt = runtime(_app())
+    settings = rt.settings
     if not emergency:
         outcome = enqueue_key_rotation(now=False, actor="cli")
         if as_json:
@@ -79,6 +80,7 @@ def rotate_keys_command(emergency: bool, as_json: bool) -> None:
         )
         return
     outcome = enqueue_key_rotation(now=True, actor="cli")
+    rt.identity.db.commit()  # this command is the unit of work: the new ring holds from here
     # Do not wait for a worker when a key is compromised: revoke here, now (idempotent, so the
     # queued copy of the job finds nothing left to do).
     revoked = run_inline(

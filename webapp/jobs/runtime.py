@@ -103,12 +103,16 @@ class JobsRuntime:
         params: dict[str, Any] | None = None,
         actor: str | None = None,
         at_front: bool = False,
+        run_id: str | None = None,
     ) -> str:
-        """Record a run and put its job on the queue; returns the run id (= RQ job id)."""
+        """Record a run and put its job on the queue; returns the run id (= RQ job id).
+
+        ``run_id`` (from ``runs.run_id_for``) lets a caller name the run before it enqueues it,
+        when the enqueueing waits for its own unit of work to commit."""
         if name not in TASKS:
             raise KeyError(f"unknown job {name!r}; known: {sorted(TASKS)}")
         params = params or {}
-        run_id = runs.run_id_for(name)
+        run_id = run_id or runs.run_id_for(name)
         now = self.identity.clock()
         runs.enqueued(run_id, name, trigger=trigger, params=params, actor=actor, now=now)
         try:

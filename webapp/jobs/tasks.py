@@ -2,6 +2,10 @@
 
 RQ calls ``execute(name, **params)``; it records the attempt in ``job_runs``, logs one
 structured line per outcome, and leaves the database session clean whatever happens.
+
+A job is a unit-of-work boundary (``webapp/identity/db.py``): ``execute`` commits what the job
+did when it returns and rolls it back when it raises. A job that works through many rows
+commits each step with ``ctx.commit()`` (short transactions; one failure loses one step).
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import structlog
 from flask import current_app, has_app_context
 from rq import get_current_job
 
-from webapp.extensions import db
 from webapp.identity import Identity
 from webapp.settings import JobSettings
 
@@ -39,7 +42,12 @@ class Context:
 
     @property
     def settings(self) -> JobSettings:
+        """The jobs section of the settings tree."""
         return self.runtime.settings
+
+    def commit(self) -> None:
+        """End one step of the job's work: commit it (and run its after-commit effects)."""
+        self.identity.db.commit()
 
 
 # -- signing keys ---------------------------------------------------------------------------------
@@ -79,6 +87,7 @@ def keys_revoke_signed(
             revoked += revocation.revoke_session(
                 sid, reason="signing_key_compromised", actor=actor or "jobs", invalidate=False
             )
+        ctx.commit()
         revocation.invalidate("signing_key_compromised")  # once per batch, not per session
     return {"sessions_checked": checked, "sessions_revoked": revoked, "kids": kids}
 
@@ -88,11 +97,22 @@ def keys_revoke_signed(
 def credentials_maintain(ctx: Context) -> dict[str, Any]:
     """Successors for API keys and client secrets with a rotation policy; drop dead secrets."""
     rotation = ctx.identity.credential_rotation
-    keys = rotation.rotate_due_api_keys()
-    clients = rotation.rotate_due_client_secrets(ctx.runtime.client_secret_overlap())
+    keys = []
+    for key_id in rotation.due_api_keys():
+        pair = rotation.rotate_api_key(key_id)
+        ctx.commit()
+        if pair is not None:
+            keys.append(pair[0])
+    clients = []
+    overlap = ctx.runtime.client_secret_overlap()
+    for row_id in rotation.due_client_secrets():
+        client_id = rotation.rotate_client_secret(row_id, overlap)
+        ctx.commit()
+        if client_id is not None:
+            clients.append(client_id)
     cleared = rotation.clear_expired_client_secrets()
     return {
-        "api_keys_rotated": [old for old, _ in keys],
+        "api_keys_rotated": keys,
         "client_secrets_rotated": clients,
         "previous_client_secrets_cleared": cleared,
     }
@@ -104,6 +124,7 @@ def backchannel_deliver(ctx: Context, delivery_id: str) -> dict[str, Any]:
     """POST one logout token; a failure raises so RQ retries it with back-off."""
     bcl = ctx.identity.backchannel
     claimed = bcl.claim(delivery_id, ctx.settings.max_attempts)
+    ctx.commit()  # the claim holds before anything is sent
     if claimed is None:
         return {"delivery_id": delivery_id, "skipped": "delivered, failed or being sent"}
     if not claimed.uri:
@@ -129,6 +150,7 @@ def backchannel_deliver(ctx: Context, delivery_id: str) -> dict[str, Any]:
             return {"delivery_id": delivery_id, "status": response.status_code}
         error = f"HTTP {response.status_code}: {response.text[:200]}"
     bcl.attempt_failed(claimed, error, final=final, retry_in=max(0, retry_in - 1))
+    ctx.commit()  # the failed attempt is on record; raising makes RQ retry
     raise DeliveryFailed(f"back-channel logout to {claimed.client_id} failed: {error}")
 
 
@@ -140,6 +162,7 @@ def backchannel_sweep(ctx: Context) -> dict[str, Any]:
     for delivery_id, attempts in bcl.due():
         if attempts >= ctx.settings.max_attempts:
             given_up += bcl.give_up(delivery_id, "attempts used up (the last worker died)")
+            ctx.commit()
             continue
         ctx.runtime.enqueue(
             "backchannel.deliver", trigger="schedule", params={"delivery_id": delivery_id}
@@ -152,7 +175,13 @@ def backchannel_sweep(ctx: Context) -> dict[str, Any]:
 @job("purge")
 def purge(ctx: Context) -> dict[str, Any]:
     """Expired codes, sessions and refresh families; audit rows past their retention."""
-    return ctx.identity.purger.purge(ctx.runtime.retention())
+    purger, retention = ctx.identity.purger, ctx.runtime.retention()
+    counts: dict[str, int] = {}
+    for table, deleted in purger.batches(retention):
+        ctx.commit()
+        counts[table] = counts.get(table, 0) + deleted
+    purger.record(counts, retention)
+    return counts
 
 
 def execute(name: str, **params: Any) -> dict[str, Any]:
@@ -172,8 +201,9 @@ def execute(name: str, **params: Any) -> dict[str, Any]:
     ctx = Context(ident, rt, final)
     try:
         summary = TASKS[name](ctx, **params)
+        ctx.commit()
     except Exception as exc:
-        db.session.rollback()
+        ident.db.rollback()
         runs.failed(run_id, traceback.format_exc(), final=final, now=ident.clock())
         log.error(
             "job.failed",
@@ -183,7 +213,7 @@ def execute(name: str, **params: Any) -> dict[str, Any]:
         )
         raise
     finally:
-        db.session.remove()
+        ident.db.close()
     runs.succeeded(run_id, summary, ident.clock())
     log.info(
         "job.succeeded",

@@ -120,7 +120,6 @@ def authorize() -> Any:
         user_id=user.id,
         client_id=client.client_id,
     )
-    db.session.commit()
     return server.create_authorization_response(grant_user=user if approved else None, grant=grant)
 
 

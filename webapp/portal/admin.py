@@ -7,16 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import g, request
-from sqlalchemy import select
 
 from webapp import jobs
-from webapp.extensions import db, identity
+from webapp.extensions import identity
 from webapp.http import request_meta
 from webapp.identity import errors as ie
 from webapp.identity.clients import SUPPORTED_SCOPES
 from webapp.identity.delegation import Holder
 from webapp.identity.users import is_admin_lock
-from webapp.models import User
 
 from . import bp
 from .guards import page, render
@@ -80,7 +78,6 @@ def admin_user_action(user_id: str, action: str) -> Any:
         else:
             return users_page(error=f"Unknown action {action!r}.", status=404)
     except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
-        db.session.rollback()
         return users_page(error=exc.detail, status=400)
     past = {
         "roles": "Roles changed for",
@@ -134,9 +131,7 @@ def admin_create_client() -> Any:
             holder=Holder.of(g.principal, g.user.role_names),
         )
     except (ie.PolicyViolation, ie.Conflict, ie.PermissionDenied) as exc:
-        db.session.rollback()
         return clients_page(error=exc.detail, status=400)
-    db.session.commit()
     return clients_page(issued=registered.row, secret=registered.secret)
 
 
@@ -153,9 +148,7 @@ def admin_rotate_client(client_id: str) -> Any:
             holder=Holder.of(g.principal, g.user.role_names),
         )
     except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
-        db.session.rollback()
         return clients_page(error=exc.detail, status=400)
-    db.session.commit()
     return clients_page(issued=identity().clients.get(client_id), secret=secret)
 
 
@@ -166,9 +159,7 @@ def admin_delete_client(client_id: str) -> Any:
     try:
         ident.clients.disable(client_id, actor=g.user.id, meta=request_meta())
     except (ie.PolicyViolation, ie.NotFound) as exc:
-        db.session.rollback()
         return clients_page(error=exc.detail, status=400)
-    db.session.commit()
     ident.revocation.revoke_client(
         client_id, reason="client_deleted", actor=g.user.id, meta=request_meta()
     )
@@ -259,13 +250,7 @@ def admin_audit() -> Any:
         page=_page_arg(),
         per_page=25,
     )
-    emails = dict(
-        db.session.execute(
-            select(User.id, User.email).where(User.id.in_({r.user_id for r in rows if r.user_id}))
-        )
-        .tuples()
-        .all()
-    )
+    emails = identity().users.emails(r.user_id for r in rows if r.user_id)
     pages = max(1, -(-total // 25))
     return render(
         "admin_audit.html",

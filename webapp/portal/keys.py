@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import g, request
 
-from webapp.extensions import db, identity
+from webapp.extensions import identity
 from webapp.http import request_meta
 from webapp.identity import errors as ie
 from webapp.identity import rbac
@@ -69,9 +69,7 @@ def create_key() -> Any:
             g.user, name, scopes, expires_at, request_meta(), holder=_holder()
         )
     except (ie.PolicyViolation, ie.PermissionDenied) as exc:
-        db.session.rollback()
         return keys_page(error=exc.detail, status=400)
-    db.session.commit()
     return keys_page(new_key=issued)
 
 
@@ -86,9 +84,7 @@ def rotate_key(key_id: str) -> Any:
             g.user, key_id, timedelta(seconds=int(grace)), request_meta(), holder=_holder()
         )
     except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
-        db.session.rollback()
         return keys_page(error=exc.detail, status=400)
-    db.session.commit()
     return keys_page(new_key=issued)
 
 
@@ -99,7 +95,6 @@ def revoke_key(key_id: str) -> Any:
         identity().api_keys.revoke(g.user.id, key_id, request_meta())
     except ie.NotFound as exc:
         return keys_page(error=exc.detail, status=404)
-    db.session.commit()
     return keys_page()
 
 

@@ -83,7 +83,9 @@ class JobsHarness:
             client_id=client_id,
             auth_method="password",
         )
-        return self.identity.tokens.start_session(grant, RequestMeta(ip="127.0.0.1"))
+        tokens = self.identity.tokens.start_session(grant, RequestMeta(ip="127.0.0.1"))
+        db.session.commit()  # the test is the boundary of this unit of work
+        return tokens
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ def test_api_key_gets_a_successor_before_expiry_and_dies_after_grace(
         old_key, key_id = issued.secret, issued.row.id
         rotation = ident.credential_rotation
         rotation.set_api_key_policy(owner.id, key_id, rotate_before_days=7, grace_seconds=DAY)
+        db.session.commit()  # the test is the boundary of each unit of work
 
         h.clock.advance(22 * DAY)  # 8 days left: not yet
         assert h.run("credentials.maintain")["api_keys_rotated"] == []
@@ -44,6 +45,7 @@ def test_api_key_gets_a_successor_before_expiry_and_dies_after_grace(
         successor = db.session.scalar(select(ApiKey).where(ApiKey.rotated_from_id == key_id))
         assert successor is not None and successor.rotate_before_days == 7
         new_key = rotation.collect_api_key_secret(owner.id, successor.id, holder=holder)
+        db.session.commit()
         with pytest.raises(NotFound):
             rotation.collect_api_key_secret(owner.id, successor.id, holder=holder)  # shown once
 
@@ -66,11 +68,13 @@ def test_client_secret_rotates_on_schedule_and_old_secret_dies(harness: JobsHarn
         client_id, old_secret = registered.row.client_id, registered.secret
         rotation = ident.credential_rotation
         rotation.set_client_secret_policy(client_id, rotation_days=90)
+        db.session.commit()
 
         h.clock.advance(90 * DAY)
         assert h.run("credentials.maintain")["client_secrets_rotated"] == [client_id]
         assert h.run("credentials.maintain")["client_secrets_rotated"] == []
         new_secret = rotation.collect_client_secret(client_id, holder=OPERATOR)
+        db.session.commit()
         client = ident.clients.require(client_id)
         assert ident.clients.check_secret(client, old_secret)  # the overlap (7 days)
         assert ident.clients.check_secret(client, new_secret)

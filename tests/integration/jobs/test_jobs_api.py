@@ -19,6 +19,7 @@ def bearer(h: JobsHarness, roles: tuple[str, ...], scopes: tuple[str, ...]) -> d
     user = h.user(f"{'-'.join(roles)}@example.com", roles)
     grant = Grant(user.id, user.id, roles, scopes, "limen-portal", "password")
     token = h.identity.tokens.start_session(grant, RequestMeta(ip="127.0.0.1")).access_token
+    h.identity.db.commit()  # the test is the boundary of this unit of work
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -144,6 +144,7 @@ def test_emergency_rotation_revokes_what_the_old_key_signed(
         fresh = h.login(user)
 
         outcome = enqueue_key_rotation(now=True, actor="test")
+        h.identity.db.commit()  # the test is the boundary: the rotation holds from here
         assert outcome["emergency"] and outcome["retired"] == [k1]
         # At once, before any job ran: the old key is out of JWKS and its tokens are rejected.
         assert published(h) == {outcome["kid"]}

@@ -45,6 +45,7 @@ def test_emergency_rotation_reaches_another_process_cache_at_once(make_harness: 
     with a.app.app_context():
         started = time.monotonic()
         enqueue_key_rotation(now=True, actor="test")
+        a.identity.db.commit()  # the test is the boundary: the rotation holds from here
     with b.app.app_context():
         while _rejected(b, token) is None:
             assert time.monotonic() - started < 2, "the news did not arrive"
