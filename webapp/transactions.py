@@ -26,6 +26,8 @@ log = structlog.get_logger("limen.http")
 
 def end_unit_of_work(response: Response) -> Response:
     """Commit or roll back the request's transaction according to its answer."""
+    if not db.session.registry.has():  # the request never touched the database
+        return response
     session = cast(DbSession, db.session)
     status = response.status_code
     if status >= 500 or (status >= 400 and not kept_on_refusal(session)):
