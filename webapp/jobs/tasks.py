@@ -27,6 +27,10 @@ from webapp.settings import JobSettings
 from . import runs
 from .runtime import TASKS, JobsRuntime, job, runtime
 
+# Sessions revoked per commit by keys.revoke_signed: short transactions, and a worker killed
+# mid-run loses at most this many rows of bookkeeping (their live records are already gone).
+REVOKE_STEP = 50
+
 
 class DeliveryFailed(Exception):
     """The receiver did not accept a back-channel logout; RQ retries with back-off."""
@@ -57,6 +61,7 @@ def keys_maintain(ctx: Context) -> dict[str, Any]:
     lifecycle = ctx.identity.key_lifecycle
     done = lifecycle.advance(ctx.runtime.key_policy())
     if done:
+        ctx.commit()  # every process re-reads the ring on the news: it must be there to read
         ctx.runtime.publish("keys")
     return {"transitions": [{"kid": t.kid, "to": t.to_state} for t in done]}
 
@@ -67,6 +72,7 @@ def keys_rotate(ctx: Context, actor: str | None = None) -> dict[str, Any]:
     lifecycle = ctx.identity.key_lifecycle
     row, created = lifecycle.request_rotation(actor)
     if created:
+        ctx.commit()  # every process re-reads the ring on the news: it must be there to read
         ctx.runtime.publish("keys")
     signs_from = row.created_at.timestamp() + ctx.settings.key_publish_seconds
     return {"kid": row.kid, "created": created, "signs_from": int(signs_from)}
@@ -87,6 +93,8 @@ def keys_revoke_signed(
             revoked += revocation.revoke_session(
                 sid, reason="signing_key_compromised", actor=actor or "jobs", invalidate=False
             )
+            if checked % REVOKE_STEP == 0:
+                ctx.commit()  # progress a killed run keeps (a re-run does only the rest)
         ctx.commit()
         revocation.invalidate("signing_key_compromised")  # once per batch, not per session
     return {"sessions_checked": checked, "sessions_revoked": revoked, "kids": kids}

@@ -87,6 +87,7 @@ def test_logout_token_delivered_after_a_500(make_node: Any, receiver: Receiver) 
         client_id, user_id = client.client_id, user.id
 
         ident.revocation.revoke_session(sid, reason="logout")  # the event enqueues the job
+        db.session.commit()  # the test is the boundary: the event follows the commit
 
     wait_for(lambda: len(receiver.received) >= 2, 30, "two POSTs\n" + worker.log())
     (t1, s1, _, _), (t2, s2, form, content_type) = receiver.received[:2]

@@ -56,6 +56,7 @@ def test_emergency_rotation_switches_at_once_and_says_what_it_revoked(make_node:
         db.session.commit()
         grant = Grant(user.id, user.id, ("analyst",), ("profile",), "limen-portal", "password")
         tokens = [ident.tokens.start_session(grant, RequestMeta()) for _ in range(3)]
+        db.session.commit()  # the test is the boundary of this unit of work
         (old_kid,) = key_states(node)
 
     done = rotate_keys(node, "--now", "--json")

@@ -219,7 +219,13 @@ def run_credential_rotation(node: Any, tmp_path: Any) -> list[tuple[str, str]]:
     app = create_app({**settings, "instance_path": tmp_path, "log_level": "WARNING"})
     try:
         with app.app_context():
-            return identity().credential_rotation.rotate_due_api_keys()
+            rotation, rotated = identity().credential_rotation, []
+            for key_id in rotation.due_api_keys():
+                pair = rotation.rotate_api_key(key_id)
+                db.session.commit()  # one unit of work per key, as the job commits them
+                if pair is not None:
+                    rotated.append(pair)
+            return rotated
     finally:
         with app.app_context():
             db.engine.dispose()
