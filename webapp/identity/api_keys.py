@@ -33,10 +33,12 @@ MAX_LIFETIME = timedelta(days=366)
 
 
 def looks_like_api_key(value: str) -> bool:
+    """True for values shaped like an API key (``limen_...``) rather than a refresh token."""
     return value.startswith("limen_") and not value.startswith("limen_rt_")
 
 
 def format_key(prefix: str, secret: str) -> str:
+    """The full key for ``prefix`` and ``secret``, its checksum appended."""
     body = f"limen_{prefix}_{secret}"
     return body + crc32_base62(body)
 
@@ -56,11 +58,15 @@ def parse_key(value: str) -> str:
 
 @dataclass(frozen=True)
 class IssuedKey:
+    """A key just created or rotated: its row and the secret, shown to the owner once."""
+
     row: ApiKey
     secret: str  # the full key; returned to the owner once and never stored
 
 
 class ApiKeyService:
+    """API keys: create, list, rotate with grace, revoke, and verify to a Principal."""
+
     def __init__(
         self,
         db: DbSession,
@@ -127,6 +133,7 @@ class ApiKeyService:
         return IssuedKey(row, plain)
 
     def list_for(self, owner_id: str) -> list[ApiKey]:
+        """The owner's keys, newest first, in every state."""
         return list(
             self._db.scalars(
                 select(ApiKey).where(ApiKey.user_id == owner_id).order_by(ApiKey.created_at.desc())
@@ -134,6 +141,7 @@ class ApiKeyService:
         )
 
     def get_own(self, owner_id: str, key_id: str) -> ApiKey:
+        """One of the owner's keys; ``NotFound`` if it does not exist or is someone else's."""
         row = self._db.get(ApiKey, key_id)
         if row is None or row.user_id != owner_id:
             raise NotFound(f"No API key with id {key_id} belongs to you.")
@@ -180,6 +188,7 @@ class ApiKeyService:
         return issued
 
     def revoke(self, owner_id: str, key_id: str, meta: RequestMeta | None = None) -> ApiKey:
+        """Revoke one of the owner's keys; revoking it again changes nothing."""
         row = self.get_own(owner_id, key_id)
         if row.revoked_at is None:
             row.revoked_at = self._clock()
@@ -199,6 +208,7 @@ class ApiKeyService:
         return not (row.grace_until is not None and row.grace_until <= now)
 
     def status(self, row: ApiKey) -> str:
+        """The key's state now: active, grace, rotated, revoked or expired."""
         now = self._clock()
         if row.revoked_at is not None:
             return "revoked"
@@ -209,6 +219,9 @@ class ApiKeyService:
         return "active"
 
     def verify(self, value: str) -> Principal:
+        """The Principal a full API key speaks for; ``InvalidToken`` (with a cause) if it
+        does not verify. Digests are compared in constant time.
+        """
         prefix = parse_key(value)
         found = self._db.execute(
             select(ApiKey, User)

@@ -45,6 +45,8 @@ MAX_SECRET_OVERLAP = timedelta(days=30)
 
 @dataclass(frozen=True)
 class RegisteredClient:
+    """A client just registered: its row and the secret, shown once."""
+
     row: OAuthClient
     secret: str | None  # shown once; None for public clients
 
@@ -60,6 +62,7 @@ def _parts(uri: str) -> SplitResult | None:
 
 
 def is_loopback_redirect(uri: str) -> bool:
+    """True for an ``http`` redirect URI to a loopback IP address (RFC 8252 §7.3)."""
     parts = _parts(uri)
     if parts is None or parts.scheme != "http" or parts.hostname is None:
         return False
@@ -93,6 +96,7 @@ def redirect_uri_matches(registered: Sequence[str], requested: str, *, public: b
 
 
 def validate_redirect_uri(uri: str) -> None:
+    """Accept https, loopback http and private-use schemes; else ``PolicyViolation``."""
     parts = _parts(uri)
     if parts is None or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
         raise PolicyViolation(f"Redirect URI {uri[:200]!r} is not a valid URL.")
@@ -110,6 +114,8 @@ def validate_redirect_uri(uri: str) -> None:
 
 
 class ClientRegistry:
+    """OAuth clients: registration, hashed secrets with rotation overlap, disabling."""
+
     def __init__(
         self,
         db: DbSession,
@@ -137,18 +143,21 @@ class ClientRegistry:
         return cast(OAuthClient | None, self._invalidation.cache.memo(f"client:{client_id}", load))
 
     def get(self, client_id: str) -> OAuthClient | None:
+        """The active client with this id, or None (unknown or deleted)."""
         row = self._db.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
         if row is None or row.disabled_at is not None:
             return None
         return row
 
     def require(self, client_id: str) -> OAuthClient:
+        """The active client with this id; ``NotFound`` otherwise."""
         row = self.get(client_id)
         if row is None:
             raise NotFound(f"No OAuth client with id {client_id}.")
         return row
 
     def active(self) -> list[OAuthClient]:
+        """Every client that is not deleted, oldest first."""
         return list(
             self._db.scalars(
                 select(OAuthClient)
@@ -294,6 +303,7 @@ class ClientRegistry:
     def disable(
         self, client_id: str, actor: str | None = None, meta: RequestMeta | None = None
     ) -> OAuthClient:
+        """Delete (disable) a client; built-in clients are a ``PolicyViolation``."""
         client = self.require(client_id)
         if client.client_id in BUILTIN_CLIENTS:
             raise PolicyViolation(f"{client_id} is built in and cannot be deleted.")

@@ -31,12 +31,16 @@ DEFAULT_GRACE_SECONDS = 86_400
 
 @dataclass(frozen=True)
 class Expiring:
+    """A key that ends soon: days left, and whether a successor waits to be collected."""
+
     key: ApiKey
     days_left: float
     successor_ready: bool
 
 
 class CredentialRotation:
+    """Scheduled rotation of API keys and client secrets; each successor is collected once."""
+
     def __init__(
         self,
         db: DbSession,
@@ -203,6 +207,7 @@ class CredentialRotation:
     def set_client_secret_policy(
         self, client_id: str, rotation_days: int | None, actor: str | None = None
     ) -> OAuthClient:
+        """Rotate a confidential client's secret every ``rotation_days`` (None: never)."""
         client = self._clients.require(client_id)
         if client.is_public:
             raise PolicyViolation("Public clients have no secret to rotate.")
@@ -219,6 +224,7 @@ class CredentialRotation:
         return client
 
     def rotate_due_client_secrets(self, overlap: timedelta, limit: int = 200) -> list[str]:
+        """Rotate every client secret whose rotation is due; answers their client ids."""
         now = self._clock()
         overlap = min(overlap, MAX_SECRET_OVERLAP)
         ids = list(
