@@ -104,11 +104,13 @@ def create_api_key() -> tuple[Response, int]:
     body = parse_body(ApiKeyCreate)
     user = _principal_user()
     ident = identity()
-    expires_at = body.expires_at
-    if body.expires_in_days is not None:
-        expires_at = ident.clock() + timedelta(days=body.expires_in_days)
     issued = ident.api_keys.create(
-        user, body.name, body.scopes, expires_at, request_meta(), holder=_holder(user)
+        user,
+        body.name,
+        body.scopes,
+        body.expiry(ident.clock()),
+        request_meta(),
+        holder=_holder(user),
     )
     db.session.commit()
     return jsonify(_key_out(issued.row, ApiKeyIssued, key=issued.secret)), 201

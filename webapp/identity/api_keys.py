@@ -28,8 +28,13 @@ KEY_PATTERN = re.compile(r"^limen_([0-9A-Za-z]{8})_([0-9A-Za-z]{32})([0-9A-Za-z]
 PREFIX_LENGTH = 8
 SECRET_LENGTH = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-MAX_GRACE = timedelta(days=30)
-MAX_LIFETIME = timedelta(days=366)
+# The rules every front door applies (the API's models and the portal read them from here).
+MAX_LIFETIME_DAYS = 366  # an API key lives at most this long; rotate it to keep it longer
+MAX_GRACE_SECONDS = 30 * 86_400  # a rotated key works at most this long beside its successor
+DEFAULT_GRACE_SECONDS = 86_400  # ... and this long when the caller does not say
+MAX_GRACE = timedelta(seconds=MAX_GRACE_SECONDS)
+MAX_LIFETIME = timedelta(days=MAX_LIFETIME_DAYS)
+GRACE_RULE = f"The grace period must be between 0 seconds and {MAX_GRACE_SECONDS // 86_400} days."
 
 
 def looks_like_api_key(value: str) -> bool:
@@ -106,7 +111,9 @@ class ApiKeyService:
             if expires_at <= now:
                 raise PolicyViolation("expires_at must be in the future.")
             if expires_at - now > MAX_LIFETIME:
-                raise PolicyViolation("An API key may live at most 366 days; rotate it instead.")
+                raise PolicyViolation(
+                    f"An API key may live at most {MAX_LIFETIME_DAYS} days; rotate it instead."
+                )
         prefix = random_base62(PREFIX_LENGTH)
         plain = format_key(prefix, random_base62(SECRET_LENGTH))
         row = ApiKey(
@@ -165,7 +172,7 @@ class ApiKeyService:
                 "Only a live key that has not been rotated yet can be rotated; create a new one."
             )
         if grace < timedelta(0) or grace > MAX_GRACE:
-            raise PolicyViolation("The grace period must be between 0 seconds and 30 days.")
+            raise PolicyViolation(GRACE_RULE)
         expires_at = None
         if old.expires_at is not None:
             expires_at = now + min(old.expires_at - old.created_at, MAX_LIFETIME)

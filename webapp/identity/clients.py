@@ -33,6 +33,9 @@ GRANT_ALIASES = {
     "device_code": DEVICE_GRANT,
     DEVICE_GRANT: DEVICE_GRANT,
 }
+# The grant types a client is registered with, by short name: the API's model and the
+# portal's form read them from here.
+GRANT_TYPES = ("authorization_code", "client_credentials", "device_code", "refresh_token")
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 SUPPORTED_SCOPES = OIDC_SCOPES | ALL_PERMISSIONS
 BUILTIN_CLIENTS = ("limen-cli", "limen-portal")
@@ -40,7 +43,9 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 # User ids are UUIDs; a client whose id looked like one would be the `sub` of its
 # client_credentials tokens and could pass for that person (RFC 9700 §4.15).
 USER_ID_SHAPE = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
-MAX_SECRET_OVERLAP = timedelta(days=30)
+MAX_SECRET_OVERLAP_SECONDS = 30 * 86_400  # an old secret works at most this long after a rotation
+DEFAULT_SECRET_OVERLAP_SECONDS = 86_400  # ... and this long when the caller does not say
+MAX_SECRET_OVERLAP = timedelta(seconds=MAX_SECRET_OVERLAP_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -249,7 +254,7 @@ class ClientRegistry:
         if unknown:
             raise PolicyViolation(
                 f"Unsupported grant type(s): {', '.join(unknown)}. Supported: "
-                "authorization_code, client_credentials, device_code, refresh_token."
+                f"{', '.join(GRANT_TYPES)}."
             )
         resolved = sorted({GRANT_ALIASES[g] for g in grants})
         if public and "client_credentials" in resolved:
@@ -285,7 +290,9 @@ class ClientRegistry:
         if client.is_public:
             raise PolicyViolation("Public clients have no secret to rotate.")
         if overlap < timedelta(0) or overlap > MAX_SECRET_OVERLAP:
-            raise PolicyViolation("The overlap must be between 0 seconds and 30 days.")
+            raise PolicyViolation(
+                f"The overlap must be between 0 seconds and {MAX_SECRET_OVERLAP.days} days."
+            )
         secret = "limen_cs_" + secrets.token_urlsafe(32)
         self._invalidation.after_commit(self._db, "client.secret_rotated")
         client.previous_secret_digest = client.secret_digest

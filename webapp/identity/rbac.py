@@ -37,6 +37,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     SERVICE: ADMIN_PERMISSIONS,
 }
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())
+# The one list of permission names and of the roles a person can hold: the API's models, the
+# portal and the CLI read them from here (a migration that seeds them is checked against them).
+PERMISSIONS: tuple[str, ...] = tuple(sorted(ALL_PERMISSIONS))
+PERSON_ROLES: tuple[str, ...] = (ADMIN, ANALYST)
 
 
 def permissions_for(roles: Iterable[str]) -> frozenset[str]:
