@@ -16,7 +16,7 @@ from webapp.identity.clients import (
 )
 from webapp.identity.credential_rotation import MAX_ROTATE_BEFORE_DAYS, MAX_SECRET_ROTATION_DAYS
 
-if TYPE_CHECKING:  # the type checker sees names; pydantic checks them against rbac's lists
+if TYPE_CHECKING:  # the type checker sees plain strings; pydantic checks them against the lists
     PermissionName = str
     RoleName = str
     GrantName = str

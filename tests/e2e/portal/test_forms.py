@@ -4,7 +4,6 @@ refuses, with the same words, shown in the form's alert, and nothing changes."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,35 +26,34 @@ ROLES = (
 )
 
 
-def portal_post(http: httpx.Client, page: str, action: str, form: dict[str, Any]) -> str:
-    """POST a form as the page would (its CSRF token); the page it answers, as text, and 400."""
-    token = csrf_from(http.get(page).text)
-    response = http.post(action, data={**form, "csrf_token": token})
+def portal_post(node: Any, email: str, page: str, action: str, form: dict[str, Any]) -> str:
+    """Sign in, then POST a form as ``page`` would (its CSRF token); the answer (a 400) as text.
+    Signed in just before: the portal node's access tokens live ten seconds."""
+    with httpx.Client(base_url=node.url) as http:
+        http_sign_in(http, node.url, email, PASSWORD)
+        token = csrf_from(http.get(page).text)
+        response = http.post(action, data={**form, "csrf_token": token})
     assert response.status_code == 400, response.text[:500]
     return html.unescape(response.text)
 
 
-def api_detail(node: Any, headers: dict[str, str], method: str, path: str, body: Any) -> str:
-    """The API's problem detail for the same input, sent as JSON."""
-    response = httpx.request(method, f"{node.url}{path}", json=body, headers=headers)
+def api_detail(node: Any, email: str, method: str, path: str, body: Any) -> str:
+    """The API's problem detail for the same input, sent as JSON by ``email``."""
+    response = httpx.request(
+        method, f"{node.url}{path}", json=body, headers=bearer_for(node, email)
+    )
     assert response.status_code == 400, response.text
     return str(response.json()["detail"])
 
 
 @pytest.fixture
-def analyst(portal) -> Iterator[tuple[str, httpx.Client]]:
-    email = create_user(portal)
-    with httpx.Client(base_url=portal.url) as http:
-        http_sign_in(http, portal.url, email, PASSWORD)
-        yield email, http
+def analyst(portal) -> str:
+    return create_user(portal)
 
 
 @pytest.fixture
-def admin(portal) -> Iterator[tuple[str, httpx.Client]]:
-    email = create_user(portal, "admin")
-    with httpx.Client(base_url=portal.url) as http:
-        http_sign_in(http, portal.url, email, PASSWORD)
-        yield email, http
+def admin(portal) -> str:
+    return create_user(portal, "admin")
 
 
 def test_a_key_without_a_scope_shows_the_models_message(portal, new_page):
@@ -109,12 +107,12 @@ KEY_CASES = {
 
 @pytest.mark.parametrize("case", sorted(KEY_CASES))
 def test_the_portal_refuses_a_key_as_the_api_does(portal, analyst, case):
-    email, http = analyst
+    email = analyst
     form, body = KEY_CASES[case]
-    page = portal_post(http, "/keys", "/keys", {"name": "k", "scopes": "profile", **form})
+    page = portal_post(portal, email, "/keys", "/keys", {"name": "k", "scopes": "profile", **form})
     detail = api_detail(
         portal,
-        bearer_for(portal, email),
+        email,
         "POST",
         "/api/v1/api-keys",
         {"name": "k", "scopes": ["profile"], **body},
@@ -132,16 +130,18 @@ def test_the_portal_refuses_a_key_as_the_api_does(portal, analyst, case):
     ],
 )
 def test_the_portal_refuses_a_grace_period_out_of_bounds(portal, analyst, grace, message):
-    email, http = analyst
+    email = analyst
     headers = bearer_for(portal, email)
     key = httpx.post(
         f"{portal.url}/api/v1/api-keys", json={"name": "k", "scopes": ["profile"]}, headers=headers
     ).json()
-    page = portal_post(http, "/keys", f"/keys/{key['id']}/rotate", {"grace_seconds": grace})
+    page = portal_post(
+        portal, email, "/keys", f"/keys/{key['id']}/rotate", {"grace_seconds": grace}
+    )
     assert message in page
     if grace.lstrip("-").isdigit():  # the same words as the API's, for the same number
         path = f"/api/v1/api-keys/{key['id']}/rotate"
-        assert api_detail(portal, headers, "POST", path, {"grace_seconds": int(grace)}) in page
+        assert api_detail(portal, email, "POST", path, {"grace_seconds": int(grace)}) in page
     assert scalar(portal.env["LIMEN_DATABASE_URL"], KEYS, e=email) == 1  # no successor
     assert httpx.get(f"{portal.url}/api/v1/me", headers={"X-API-Key": key["key"]}).is_success
 
@@ -158,14 +158,14 @@ CLIENT_CASES = {
 
 @pytest.mark.parametrize("case", sorted(CLIENT_CASES))
 def test_the_portal_refuses_a_client_as_the_api_does(portal, admin, case):
-    email, http = admin
+    email = admin
     form, body = CLIENT_CASES[case]
     before = scalar(portal.env["LIMEN_DATABASE_URL"], CLIENTS)
     full_form = {"name": "c", "grants": "client_credentials", "scopes": "profile", **form}
-    page = portal_post(http, "/admin/clients", "/admin/clients", full_form)
+    page = portal_post(portal, email, "/admin/clients", "/admin/clients", full_form)
     detail = api_detail(
         portal,
-        bearer_for(portal, email),
+        email,
         "POST",
         "/api/v1/clients",
         {"name": "c", "grant_types": ["client_credentials"], "scopes": ["profile"], **body},
@@ -175,16 +175,16 @@ def test_the_portal_refuses_a_client_as_the_api_does(portal, admin, case):
 
 
 def test_a_flag_that_is_no_yes_or_no_is_refused(portal, admin):
-    _, http = admin
+    email = admin
     before = scalar(portal.env["LIMEN_DATABASE_URL"], CLIENTS)
     form = {"name": "c", "grants": "client_credentials", "scopes": "profile", "public": "maybe"}
-    page = portal_post(http, "/admin/clients", "/admin/clients", form)
+    page = portal_post(portal, email, "/admin/clients", "/admin/clients", form)
     assert "public: Input should be a valid boolean" in page
     assert scalar(portal.env["LIMEN_DATABASE_URL"], CLIENTS) == before
 
 
 def test_the_portal_refuses_an_overlap_as_the_api_does(portal, admin):
-    email, http = admin
+    email = admin
     headers = bearer_for(portal, email)
     client = httpx.post(
         f"{portal.url}/api/v1/clients",
@@ -192,9 +192,9 @@ def test_the_portal_refuses_an_overlap_as_the_api_does(portal, admin):
         headers=headers,
     ).json()
     action = f"/admin/clients/{client['client_id']}/rotate"
-    page = portal_post(http, "/admin/clients", action, {"overlap_seconds": "2592001"})
+    page = portal_post(portal, email, "/admin/clients", action, {"overlap_seconds": "2592001"})
     path = f"/api/v1/clients/{client['client_id']}/rotate-secret"
-    assert api_detail(portal, headers, "POST", path, {"overlap_seconds": 2592001}) in page
+    assert api_detail(portal, email, "POST", path, {"overlap_seconds": 2592001}) in page
     token = httpx.post(
         f"{portal.url}/oauth/token",
         data={"grant_type": "client_credentials", "scope": "profile"},
@@ -204,15 +204,19 @@ def test_the_portal_refuses_an_overlap_as_the_api_does(portal, admin):
 
 
 def test_the_portal_refuses_a_role_as_the_api_does(portal, admin):
-    email, http = admin
+    email = admin
     target = create_user(portal)
     target_id = httpx.get(f"{portal.url}/api/v1/me", headers=bearer_for(portal, target)).json()[
         "sub"
     ]
     page = portal_post(
-        http, "/admin/users", f"/admin/users/{target_id}/roles", {"roles": ["analyst", "root"]}
+        portal,
+        email,
+        "/admin/users",
+        f"/admin/users/{target_id}/roles",
+        {"roles": ["analyst", "root"]},
     )
     path = f"/api/v1/users/{target_id}"
     body = {"roles": ["analyst", "root"]}
-    assert api_detail(portal, bearer_for(portal, email), "PATCH", path, body) in page
+    assert api_detail(portal, email, "PATCH", path, body) in page
     assert query(portal.env["LIMEN_DATABASE_URL"], ROLES, e=target) == [("analyst",)]
