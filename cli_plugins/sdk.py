@@ -51,10 +51,12 @@ class AuthClient:
 
     @property
     def server(self) -> str:
+        """The Limen server this client talks to (its base URL)."""
         return self._runtime.settings.server
 
     @property
     def profile(self) -> str:
+        """The name of the credential profile in use."""
         return self._runtime.settings.profile
 
     def get_access_token(self) -> str:
@@ -78,10 +80,13 @@ class AuthClient:
         return dict(runtime.manager.check(response).json())
 
     def close(self) -> None:
+        """Close the client's HTTP connections."""
         self._runtime.close()
 
     def __enter__(self) -> AuthClient:
+        """The client itself; it is closed when the ``with`` block ends."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the client, whatever the ``with`` block raised."""
         self.close()

@@ -17,6 +17,7 @@ from werkzeug.serving import run_simple
 from webapp import ConfigurationError, create_app, resolve_settings
 from webapp.diagnostics import run_checks
 from webapp.factory import checked_settings
+from webapp.identity import rbac
 from webapp.jobs.commands import cron_command, rotate_keys_command, worker_command
 from webapp.settings import effective_settings, unknown_variables
 
@@ -188,9 +189,9 @@ def check(peers: tuple[str, ...]) -> None:
 @click.option(
     "--role",
     "roles",
-    type=click.Choice(["admin", "analyst"]),
+    type=click.Choice(rbac.PERSON_ROLES),
     multiple=True,
-    default=("analyst",),
+    default=(rbac.ANALYST,),
     show_default=True,
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")

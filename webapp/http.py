@@ -229,15 +229,41 @@ def parse_body(model: type[M], *, allow_empty: bool = False) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
-            for err in exc.errors(include_url=False, include_input=False)
-        ]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        errors = validation_errors(exc)
         raise Problem(
-            400,
-            "validation-error",
-            "Invalid request body",
-            f"Fix these fields and retry: {summary}.",
-            errors=errors,
+            400, "validation-error", "Invalid request body", fix_these(errors), errors=errors
         ) from exc
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Each failure of a model's validation as ``{"field", "message"}`` (no input echoed)."""
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def fix_these(errors: list[dict[str, str]]) -> str:
+    """The first five failures in one sentence, as the API and the portal show them."""
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return f"Fix these fields and retry: {summary}."
+
+
+def parse_form(model: type[M], fields: dict[str, Any]) -> M:
+    """Validate a form's ``fields`` with the same model the API validates its JSON with.
+
+    Form values are text, so they are coerced as pydantic's lax mode does ("30" -> 30,
+    "on" -> True); anything the model refuses raises ``FormInvalid`` with its messages.
+    """
+    try:
+        return model.model_validate(fields, strict=False)
+    except ValidationError as exc:
+        raise FormInvalid(fix_these(validation_errors(exc))) from exc
+
+
+class FormInvalid(Exception):
+    """A form the model refused; ``message`` says which fields and why, for the page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

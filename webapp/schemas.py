@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from webapp.identity import rbac
+from webapp.identity.api_keys import DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS, MAX_LIFETIME_DAYS
+from webapp.identity.clients import (
+    DEFAULT_SECRET_OVERLAP_SECONDS,
+    GRANT_TYPES,
+    MAX_SECRET_OVERLAP_SECONDS,
+)
+from webapp.identity.credential_rotation import MAX_ROTATE_BEFORE_DAYS, MAX_SECRET_ROTATION_DAYS
+
+if TYPE_CHECKING:  # the type checker sees plain strings; pydantic checks them against the lists
+    PermissionName = str
+    RoleName = str
+    GrantName = str
+else:
+    PermissionName = Literal[rbac.PERMISSIONS]
+    RoleName = Literal[rbac.PERSON_ROLES]
+    GrantName = Literal[GRANT_TYPES]
 
 
 class Strict(BaseModel):
@@ -87,27 +105,10 @@ class MeResponse(Out):
     expires_at: datetime | None
 
 
-PermissionName = Literal[
-    "profile",
-    "keys:read",
-    "keys:write",
-    "sessions:read",
-    "sessions:write",
-    "users:read",
-    "users:write",
-    "clients:read",
-    "clients:write",
-    "audit:read",
-    "jobs:read",
-    "jobs:write",
-    "signing-keys:write",
-]
-
-
 class ApiKeyCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[PermissionName] = Field(min_length=1, max_length=32)
-    expires_in_days: int | None = Field(None, ge=1, le=366)
+    expires_in_days: int | None = Field(None, ge=1, le=MAX_LIFETIME_DAYS)
     expires_at: datetime | None = None
 
     @model_validator(mode="after")
@@ -118,9 +119,15 @@ class ApiKeyCreate(Strict):
             raise ValueError("expires_at needs a timezone, e.g. 2027-01-31T00:00:00Z")
         return self
 
+    def expiry(self, now: datetime) -> datetime | None:
+        """When the key expires: ``expires_in_days`` from ``now``, or ``expires_at``, or never."""
+        if self.expires_in_days is not None:
+            return now + timedelta(days=self.expires_in_days)
+        return self.expires_at
+
 
 class ApiKeyRotate(Strict):
-    grace_seconds: int = Field(86_400, ge=0, le=30 * 86_400)
+    grace_seconds: int = Field(DEFAULT_GRACE_SECONDS, ge=0, le=MAX_GRACE_SECONDS)
 
 
 class ApiKeyOut(Out):
@@ -144,8 +151,8 @@ class ApiKeyOut(Out):
 
 
 class ApiKeyPolicy(Strict):
-    rotate_before_days: int | None = Field(None, ge=1, le=90)
-    grace_seconds: int = Field(7 * 86_400, ge=0, le=30 * 86_400)
+    rotate_before_days: int | None = Field(None, ge=1, le=MAX_ROTATE_BEFORE_DAYS)
+    grace_seconds: int = Field(7 * 86_400, ge=0, le=MAX_GRACE_SECONDS)
 
 
 class ApiKeySecret(Out):
@@ -169,9 +176,7 @@ class ProblemOut(BaseModel):
 
 class ClientCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
-    grant_types: list[
-        Literal["authorization_code", "client_credentials", "device_code", "refresh_token"]
-    ] = Field(min_length=1, max_length=4)
+    grant_types: list[GrantName] = Field(min_length=1, max_length=len(GRANT_TYPES))
     scopes: list[str] = Field(default_factory=list, max_length=32)
     redirect_uris: list[str] = Field(default_factory=list, max_length=10)
     public: bool = False
@@ -189,7 +194,7 @@ class ClientCreate(Strict):
 
 
 class ClientSecretPolicy(Strict):
-    rotation_days: int | None = Field(None, ge=1, le=366)
+    rotation_days: int | None = Field(None, ge=1, le=MAX_SECRET_ROTATION_DAYS)
 
 
 class ClientSecret(Out):
@@ -198,7 +203,9 @@ class ClientSecret(Out):
 
 
 class ClientRotate(Strict):
-    overlap_seconds: int = Field(86_400, ge=0, le=30 * 86_400)
+    overlap_seconds: int = Field(
+        DEFAULT_SECRET_OVERLAP_SECONDS, ge=0, le=MAX_SECRET_OVERLAP_SECONDS
+    )
 
 
 class ClientOut(Out):
@@ -245,7 +252,7 @@ class UserPage(Out):
 
 
 class UserPatch(Strict):
-    roles: list[Literal["admin", "analyst"]] | None = Field(None, min_length=1, max_length=2)
+    roles: list[RoleName] | None = Field(None, min_length=1, max_length=len(rbac.PERSON_ROLES))
     locked: bool | None = None
     active: bool | None = None
 

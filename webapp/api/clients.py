@@ -27,6 +27,7 @@ from . import bp
 
 
 def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = False) -> Any:
+    """The client as the API shows it; ``issued`` adds the secret, shown once."""
     data = {
         "client_id": row.client_id,
         "name": row.name,
@@ -64,6 +65,7 @@ def _holder() -> Holder:
 @documented("List OAuth clients", responses={200: ClientList})
 @require("clients:read")
 def list_clients() -> Response:
+    """Every OAuth client that is not deleted, oldest first."""
     return jsonify({"items": [client_out(c) for c in identity().clients.active()]})
 
 
@@ -75,6 +77,7 @@ def list_clients() -> Response:
 )
 @require("clients:write")
 def create_client() -> tuple[Response, int]:
+    """Register a client (201); a confidential client's secret is in this answer only."""
     body = parse_body(ClientCreate)
     if body.backchannel_logout_uri:
         validate_backchannel_uri(body.backchannel_logout_uri)  # refuse before writing anything
@@ -105,6 +108,7 @@ def create_client() -> tuple[Response, int]:
 )
 @require("clients:write")
 def rotate_client_secret(client_id: str) -> tuple[Response, int]:
+    """Rotate a client's secret (201); the old one keeps working for ``overlap_seconds``."""
     body = parse_body(ClientRotate, allow_empty=True)
     ident = identity()
     secret = ident.clients.rotate_secret(
@@ -121,6 +125,7 @@ def rotate_client_secret(client_id: str) -> tuple[Response, int]:
 @documented("Delete a client: it can no longer get tokens", responses={204: None})
 @require("clients:write")
 def delete_client(client_id: str) -> tuple[str, int]:
+    """Delete a client (204) and revoke every session it holds."""
     ident = identity()
     ident.clients.disable(client_id, actor=_actor(), meta=request_meta())
     ident.revocation.revoke_client(
@@ -138,6 +143,7 @@ def delete_client(client_id: str) -> tuple[str, int]:
 )
 @require("clients:write")
 def set_client_secret_policy(client_id: str) -> Response:
+    """Set (or clear, with null) the scheduled rotation of a client's secret."""
     body = parse_body(ClientSecretPolicy)
     row = identity().credential_rotation.set_client_secret_policy(
         client_id, body.rotation_days, actor=_actor()
@@ -149,6 +155,7 @@ def set_client_secret_policy(client_id: str) -> Response:
 @documented("The secret a scheduled rotation made, returned once", responses={200: ClientSecret})
 @require("clients:write")
 def collect_client_secret(client_id: str) -> Response:
+    """The secret a scheduled rotation made, handed out once (then 404)."""
     secret = identity().credential_rotation.collect_client_secret(
         client_id, actor=_actor(), holder=_holder()
     )

@@ -29,6 +29,7 @@ def _actor() -> str | None:
 )
 @require("jobs:read")
 def jobs_overview() -> Response:
+    """The queue, the schedule, recent and failed runs, signing keys and job settings."""
     return jsonify(JobsOverview.model_validate(jobs.overview()).model_dump(mode="json"))
 
 
@@ -36,6 +37,7 @@ def jobs_overview() -> Response:
 @documented("One job run, with the traceback of its last failure", responses={200: JobRunOut})
 @require("jobs:read")
 def job_run(run_id: str) -> Response:
+    """One recorded job run; 404 if there is none with this id."""
     return jsonify(JobRunOut.model_validate(jobs.get_run(run_id)).model_dump(mode="json"))
 
 
@@ -43,6 +45,7 @@ def job_run(run_id: str) -> Response:
 @documented("Run a failed job again (a new run)", responses={202: JobStarted})
 @require("jobs:write")
 def retry_job_run(run_id: str) -> tuple[Response, int]:
+    """Run a failed job again as a new run (202 with its id); 409 if it did not fail."""
     return jsonify({"run_id": jobs.retry_run(run_id, actor=_actor())}), 202
 
 
@@ -50,6 +53,7 @@ def retry_job_run(run_id: str) -> tuple[Response, int]:
 @documented("Start a scheduled job now", responses={202: JobStarted})
 @require("jobs:write")
 def start_job(name: str) -> tuple[Response, int]:
+    """Start a job by name out of schedule (202 with the run's id); 404 if unknown."""
     return jsonify({"run_id": jobs.run_job(name, actor=_actor())}), 202
 
 
@@ -61,6 +65,7 @@ def start_job(name: str) -> tuple[Response, int]:
 )
 @require("signing-keys:write")
 def rotate_signing_keys() -> tuple[Response, int]:
+    """Queue a signing-key rotation (202); ``now`` makes it an emergency rotation."""
     body = parse_body(KeyRotationRequest, allow_empty=True)
     outcome = jobs.enqueue_key_rotation(now=body.now, actor=_actor())
     return jsonify(KeyRotationOut.model_validate(outcome).model_dump(mode="json")), 202

@@ -36,6 +36,7 @@ def _principal() -> Principal:
 
 
 def user_out(user: User) -> dict[str, Any]:
+    """A user as admins see it: roles, whether active or locked, and by whom."""
     now = identity().clock()
     return UserAdminOut(
         id=user.id,
@@ -51,6 +52,7 @@ def user_out(user: User) -> dict[str, Any]:
 
 
 def session_out(live: LiveSession, current_sid: str | None) -> dict[str, Any]:
+    """A live session as its owner sees it; ``current`` marks the caller's own."""
     row = live.row
     return SessionOut(
         id=row.id,
@@ -67,6 +69,7 @@ def session_out(live: LiveSession, current_sid: str | None) -> dict[str, Any]:
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as a whole number in [low, high]; else a 400 problem."""
     raw = request.args.get(name)
     if raw is None:
         return default
@@ -81,6 +84,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def time_arg(name: str) -> datetime | None:
+    """Query parameter ``name`` as an aware ISO 8601 time, None if absent; else a 400."""
     raw = request.args.get(name)
     if not raw:
         return None
@@ -107,6 +111,7 @@ def time_arg(name: str) -> datetime | None:
 @documented("Search users (admin)", responses={200: UserPage})
 @require("users:read")
 def list_users() -> Response:
+    """Users matching ``q`` (email or name), a page at a time."""
     page = identity().users.search(
         request.args.get("q"), int_arg("page", 1, 1, 100_000), int_arg("per_page", 25, 1, 100)
     )
@@ -124,6 +129,7 @@ def list_users() -> Response:
 @documented("One user (admin)", responses={200: UserAdminOut})
 @require("users:read")
 def get_user(user_id: str) -> Response:
+    """One user; 404 if there is none with this id."""
     return jsonify(user_out(identity().users.get(user_id)))
 
 
@@ -136,6 +142,7 @@ def get_user(user_id: str) -> Response:
 )
 @require("users:write")
 def patch_user(user_id: str) -> Response:
+    """Change a user's roles, lock or active flag; answers the user as it now is."""
     body = parse_body(UserPatch)
     users = identity().users
     actor = _principal().sub
@@ -157,6 +164,7 @@ def patch_user(user_id: str) -> Response:
 @documented("Your live sessions", responses={200: SessionList})
 @require("sessions:read")
 def list_sessions() -> Response:
+    """The caller's live sessions, most recently used first."""
     principal = _principal()
     items = identity().my_sessions.live(principal.sub)
     return jsonify({"items": [session_out(s, principal.sid) for s in items]})
@@ -166,6 +174,7 @@ def list_sessions() -> Response:
 @documented("Sign one of your sessions out, everywhere, at once", responses={204: None})
 @require("sessions:write")
 def revoke_session(sid: str) -> tuple[str, int]:
+    """End one of the caller's sessions (204); 404 if it is not theirs."""
     identity().my_sessions.revoke(_principal().sub, sid, request_meta())
     return "", 204
 
@@ -174,6 +183,7 @@ def revoke_session(sid: str) -> tuple[str, int]:
 @documented("Sign out every session but this one", responses={200: RevokedCount})
 @require("sessions:write")
 def revoke_other_sessions() -> Response:
+    """End every session of the caller except the current one; answers how many."""
     principal = _principal()
     count = identity().my_sessions.revoke_others(principal.sub, principal.sid, request_meta())
     return jsonify({"revoked": count})
@@ -183,6 +193,7 @@ def revoke_other_sessions() -> Response:
 @documented("The audit log, newest first (admin)", responses={200: AuditPage})
 @require("audit:read")
 def audit() -> Response:
+    """Audit events filtered by user, event and time, newest first, a page at a time."""
     page, per_page = int_arg("page", 1, 1, 100_000), int_arg("per_page", 50, 1, 200)
     rows, total = identity().audit.search(
         user_id=request.args.get("user_id") or None,

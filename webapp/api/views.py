@@ -53,6 +53,7 @@ def _key_out(row: ApiKey, model: type[ApiKeyOut] = ApiKeyOut, **extra: str) -> d
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
+    """The OpenAPI 3.1 document of /api/v1 and /auth."""
     return jsonify(build_spec(current_app))
 
 
@@ -60,6 +61,7 @@ def openapi() -> Response:
 @documented("The current principal, whatever credential was used", responses={200: MeResponse})
 @require("profile")
 def me() -> Response:
+    """Who the credential speaks for: subject, roles, scopes and effective permissions."""
     principal = current_principal()
     assert principal is not None
     email, display_name = identity().profile(principal.sub)
@@ -85,6 +87,7 @@ def me() -> Response:
 @documented("List your API keys (never their secrets)", responses={200: ApiKeyList})
 @require("keys:read")
 def list_api_keys() -> Response:
+    """The caller's API keys, newest first, with their status."""
     user = _principal_user()
     return jsonify({"items": [_key_out(r) for r in identity().api_keys.list_for(user.id)]})
 
@@ -97,14 +100,17 @@ def list_api_keys() -> Response:
 )
 @require("keys:write")
 def create_api_key() -> tuple[Response, int]:
+    """Create an API key (201); the full key is in this answer only."""
     body = parse_body(ApiKeyCreate)
     user = _principal_user()
     ident = identity()
-    expires_at = body.expires_at
-    if body.expires_in_days is not None:
-        expires_at = ident.clock() + timedelta(days=body.expires_in_days)
     issued = ident.api_keys.create(
-        user, body.name, body.scopes, expires_at, request_meta(), holder=_holder(user)
+        user,
+        body.name,
+        body.scopes,
+        body.expiry(ident.clock()),
+        request_meta(),
+        holder=_holder(user),
     )
     return jsonify(_key_out(issued.row, ApiKeyIssued, key=issued.secret)), 201
 
@@ -117,6 +123,7 @@ def create_api_key() -> tuple[Response, int]:
 )
 @require("keys:write")
 def rotate_api_key(key_id: str) -> tuple[Response, int]:
+    """Rotate an API key (201): a successor now, the old key works for ``grace_seconds``."""
     body = parse_body(ApiKeyRotate, allow_empty=True)
     user = _principal_user()
     issued = identity().api_keys.rotate(
@@ -129,6 +136,7 @@ def rotate_api_key(key_id: str) -> tuple[Response, int]:
 @documented("Revoke a key at once", responses={204: None})
 @require("keys:write")
 def revoke_api_key(key_id: str) -> tuple[str, int]:
+    """Revoke one of the caller's API keys (204); 404 if it is not theirs."""
     user = _principal_user()
     identity().api_keys.revoke(user.id, key_id, request_meta())
     return "", 204
@@ -142,6 +150,7 @@ def revoke_api_key(key_id: str) -> tuple[str, int]:
 )
 @require("keys:write")
 def set_api_key_policy(key_id: str) -> Response:
+    """Set (or clear) the policy that rotates a key ahead of its expiry."""
     body = parse_body(ApiKeyPolicy)
     user = _principal_user()
     row = identity().credential_rotation.set_api_key_policy(
@@ -156,6 +165,7 @@ def set_api_key_policy(key_id: str) -> Response:
 )
 @require("keys:write")
 def collect_api_key(key_id: str) -> Response:
+    """The successor secret a scheduled rotation made, handed out once (then 404)."""
     user = _principal_user()
     rotation = identity().credential_rotation
     return jsonify({"key": rotation.collect_api_key_secret(user.id, key_id, holder=_holder(user))})

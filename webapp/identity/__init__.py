@@ -64,6 +64,12 @@ def build_passwords(settings: Settings) -> Passwords:
 
 
 class Identity:
+    """The identity core, built once from a DB session, Redis, settings and a clock.
+
+    Every service (verification, tokens, keys, clients, users, ...) is an attribute; views
+    and jobs call them and never construct their own.
+    """
+
     def __init__(
         self,
         *,
@@ -160,6 +166,7 @@ class Identity:
 
     # -- flows ---------------------------------------------------------------------------
     def authenticate(self, credential: Credential) -> Principal:
+        """The Principal a credential speaks for; ``InvalidToken`` if it does not verify."""
         return self.verifier.authenticate(credential)
 
     def profile(self, sub: str) -> tuple[str | None, str | None]:
@@ -286,6 +293,7 @@ class Identity:
         )
 
     def logout(self, sid: str, principal_sub: str | None, meta: RequestMeta) -> bool:
+        """Revoke session ``sid`` as a logout; True if it was still live."""
         return self.revocation.revoke_session(
             sid, reason="logout", event="logout", actor=principal_sub, meta=meta
         )

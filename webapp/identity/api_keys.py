@@ -29,15 +29,22 @@ KEY_PATTERN = re.compile(r"^limen_([0-9A-Za-z]{8})_([0-9A-Za-z]{32})([0-9A-Za-z]
 PREFIX_LENGTH = 8
 SECRET_LENGTH = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-MAX_GRACE = timedelta(days=30)
-MAX_LIFETIME = timedelta(days=366)
+# The rules every front door applies (the API's models and the portal read them from here).
+MAX_LIFETIME_DAYS = 366  # an API key lives at most this long; rotate it to keep it longer
+MAX_GRACE_SECONDS = 30 * 86_400  # a rotated key works at most this long beside its successor
+DEFAULT_GRACE_SECONDS = 86_400  # ... and this long when the caller does not say
+MAX_GRACE = timedelta(seconds=MAX_GRACE_SECONDS)
+MAX_LIFETIME = timedelta(days=MAX_LIFETIME_DAYS)
+GRACE_RULE = f"The grace period must be between 0 seconds and {MAX_GRACE_SECONDS // 86_400} days."
 
 
 def looks_like_api_key(value: str) -> bool:
+    """True for values shaped like an API key (``limen_...``) rather than a refresh token."""
     return value.startswith("limen_") and not value.startswith("limen_rt_")
 
 
 def format_key(prefix: str, secret: str) -> str:
+    """The full key for ``prefix`` and ``secret``, its checksum appended."""
     body = f"limen_{prefix}_{secret}"
     return body + crc32_base62(body)
 
@@ -57,11 +64,15 @@ def parse_key(value: str) -> str:
 
 @dataclass(frozen=True)
 class IssuedKey:
+    """A key just created or rotated: its row and the secret, shown to the owner once."""
+
     row: ApiKey
     secret: str  # the full key; returned to the owner once and never stored
 
 
 class ApiKeyService:
+    """API keys: create, list, rotate with grace, revoke, and verify to a Principal."""
+
     def __init__(
         self,
         db: DbSession,
@@ -101,7 +112,9 @@ class ApiKeyService:
             if expires_at <= now:
                 raise PolicyViolation("expires_at must be in the future.")
             if expires_at - now > MAX_LIFETIME:
-                raise PolicyViolation("An API key may live at most 366 days; rotate it instead.")
+                raise PolicyViolation(
+                    f"An API key may live at most {MAX_LIFETIME_DAYS} days; rotate it instead."
+                )
         prefix = random_base62(PREFIX_LENGTH)
         plain = format_key(prefix, random_base62(SECRET_LENGTH))
         row = ApiKey(
@@ -128,6 +141,7 @@ class ApiKeyService:
         return IssuedKey(row, plain)
 
     def list_for(self, owner_id: str) -> list[ApiKey]:
+        """The owner's keys, newest first, in every state."""
         return list(
             self._db.scalars(
                 select(ApiKey).where(ApiKey.user_id == owner_id).order_by(ApiKey.created_at.desc())
@@ -135,6 +149,7 @@ class ApiKeyService:
         )
 
     def get_own(self, owner_id: str, key_id: str) -> ApiKey:
+        """One of the owner's keys; ``NotFound`` if it does not exist or is someone else's."""
         row = self._db.get(ApiKey, key_id)
         if row is None or row.user_id != owner_id:
             raise NotFound(f"No API key with id {key_id} belongs to you.")
@@ -158,7 +173,7 @@ class ApiKeyService:
                 "Only a live key that has not been rotated yet can be rotated; create a new one."
             )
         if grace < timedelta(0) or grace > MAX_GRACE:
-            raise PolicyViolation("The grace period must be between 0 seconds and 30 days.")
+            raise PolicyViolation(GRACE_RULE)
         expires_at = None
         if old.expires_at is not None:
             expires_at = now + min(old.expires_at - old.created_at, MAX_LIFETIME)
@@ -181,6 +196,7 @@ class ApiKeyService:
         return issued
 
     def revoke(self, owner_id: str, key_id: str, meta: RequestMeta | None = None) -> ApiKey:
+        """Revoke one of the owner's keys; revoking it again changes nothing."""
         row = self.get_own(owner_id, key_id)
         if row.revoked_at is None:
             row.revoked_at = self._clock()
@@ -200,6 +216,7 @@ class ApiKeyService:
         return not (row.grace_until is not None and row.grace_until <= now)
 
     def status(self, row: ApiKey) -> str:
+        """The key's state now: active, grace, rotated, revoked or expired."""
         now = self._clock()
         if row.revoked_at is not None:
             return "revoked"
@@ -210,6 +227,9 @@ class ApiKeyService:
         return "active"
 
     def verify(self, value: str) -> Principal:
+        """The Principal a full API key speaks for; ``InvalidToken`` (with a cause) if it
+        does not verify. Digests are compared in constant time.
+        """
         prefix = parse_key(value)
         found = self._db.execute(
             select(ApiKey, User)

@@ -16,6 +16,8 @@ from .principal import RequestMeta
 
 
 class AuditLog:
+    """The append-only audit trail; events join the caller's transaction."""
+
     def __init__(self, db: DbSession, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._clock = clock

@@ -35,6 +35,8 @@ OPEN_STATES = ("pending", "sending", "retrying")
 
 @dataclass(frozen=True)
 class ClaimedDelivery:
+    """A logout-token delivery a worker claimed: where to POST, for which session."""
+
     id: str
     uri: str
     client_id: str
@@ -54,6 +56,8 @@ def validate_backchannel_uri(uri: str) -> str:
 
 
 class BackchannelLogout:
+    """OIDC Back-Channel Logout: the outbox of logout tokens and their delivery state."""
+
     def __init__(
         self,
         db: DbSession,
@@ -143,6 +147,7 @@ class BackchannelLogout:
         return jwt.encode(header, claims, key, algorithms=[ALG])
 
     def delivered(self, delivery: ClaimedDelivery, status: int) -> None:
+        """Record a delivery the client accepted with HTTP ``status`` (committed)."""
         self._db.execute(
             update(BackchannelDelivery)
             .where(BackchannelDelivery.id == delivery.id)

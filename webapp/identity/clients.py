@@ -33,6 +33,9 @@ GRANT_ALIASES = {
     "device_code": DEVICE_GRANT,
     DEVICE_GRANT: DEVICE_GRANT,
 }
+# The grant types a client is registered with, by short name: the API's model and the
+# portal's form read them from here.
+GRANT_TYPES = ("authorization_code", "client_credentials", "device_code", "refresh_token")
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 SUPPORTED_SCOPES = OIDC_SCOPES | ALL_PERMISSIONS
 BUILTIN_CLIENTS = ("limen-cli", "limen-portal")
@@ -40,11 +43,15 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 # User ids are UUIDs; a client whose id looked like one would be the `sub` of its
 # client_credentials tokens and could pass for that person (RFC 9700 §4.15).
 USER_ID_SHAPE = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
-MAX_SECRET_OVERLAP = timedelta(days=30)
+MAX_SECRET_OVERLAP_SECONDS = 30 * 86_400  # an old secret works at most this long after a rotation
+DEFAULT_SECRET_OVERLAP_SECONDS = 86_400  # ... and this long when the caller does not say
+MAX_SECRET_OVERLAP = timedelta(seconds=MAX_SECRET_OVERLAP_SECONDS)
 
 
 @dataclass(frozen=True)
 class RegisteredClient:
+    """A client just registered: its row and the secret, shown once."""
+
     row: OAuthClient
     secret: str | None  # shown once; None for public clients
 
@@ -60,6 +67,7 @@ def _parts(uri: str) -> SplitResult | None:
 
 
 def is_loopback_redirect(uri: str) -> bool:
+    """True for an ``http`` redirect URI to a loopback IP address (RFC 8252 §7.3)."""
     parts = _parts(uri)
     if parts is None or parts.scheme != "http" or parts.hostname is None:
         return False
@@ -93,6 +101,7 @@ def redirect_uri_matches(registered: Sequence[str], requested: str, *, public: b
 
 
 def validate_redirect_uri(uri: str) -> None:
+    """Accept https, loopback http and private-use schemes; else ``PolicyViolation``."""
     parts = _parts(uri)
     if parts is None or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
         raise PolicyViolation(f"Redirect URI {uri[:200]!r} is not a valid URL.")
@@ -110,6 +119,8 @@ def validate_redirect_uri(uri: str) -> None:
 
 
 class ClientRegistry:
+    """OAuth clients: registration, hashed secrets with rotation overlap, disabling."""
+
     def __init__(
         self,
         db: DbSession,
@@ -137,18 +148,21 @@ class ClientRegistry:
         return cast(OAuthClient | None, self._invalidation.cache.memo(f"client:{client_id}", load))
 
     def get(self, client_id: str) -> OAuthClient | None:
+        """The active client with this id, or None (unknown or deleted)."""
         row = self._db.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
         if row is None or row.disabled_at is not None:
             return None
         return row
 
     def require(self, client_id: str) -> OAuthClient:
+        """The active client with this id; ``NotFound`` otherwise."""
         row = self.get(client_id)
         if row is None:
             raise NotFound(f"No OAuth client with id {client_id}.")
         return row
 
     def active(self) -> list[OAuthClient]:
+        """Every client that is not deleted, oldest first."""
         return list(
             self._db.scalars(
                 select(OAuthClient)
@@ -240,7 +254,7 @@ class ClientRegistry:
         if unknown:
             raise PolicyViolation(
                 f"Unsupported grant type(s): {', '.join(unknown)}. Supported: "
-                "authorization_code, client_credentials, device_code, refresh_token."
+                f"{', '.join(GRANT_TYPES)}."
             )
         resolved = sorted({GRANT_ALIASES[g] for g in grants})
         if public and "client_credentials" in resolved:
@@ -276,7 +290,9 @@ class ClientRegistry:
         if client.is_public:
             raise PolicyViolation("Public clients have no secret to rotate.")
         if overlap < timedelta(0) or overlap > MAX_SECRET_OVERLAP:
-            raise PolicyViolation("The overlap must be between 0 seconds and 30 days.")
+            raise PolicyViolation(
+                f"The overlap must be between 0 seconds and {MAX_SECRET_OVERLAP.days} days."
+            )
         secret = "limen_cs_" + secrets.token_urlsafe(32)
         self._invalidation.after_commit(self._db, "client.secret_rotated")
         client.previous_secret_digest = client.secret_digest
@@ -294,6 +310,7 @@ class ClientRegistry:
     def disable(
         self, client_id: str, actor: str | None = None, meta: RequestMeta | None = None
     ) -> OAuthClient:
+        """Delete (disable) a client; built-in clients are a ``PolicyViolation``."""
         client = self.require(client_id)
         if client.client_id in BUILTIN_CLIENTS:
             raise PolicyViolation(f"{client_id} is built in and cannot be deleted.")

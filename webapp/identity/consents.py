@@ -13,6 +13,8 @@ from webapp.models import Consent
 
 
 class Consents:
+    """What each person already allowed each client, so consent is asked once."""
+
     def __init__(self, db: DbSession, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._clock = clock

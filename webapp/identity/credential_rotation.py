@@ -18,25 +18,29 @@ from sqlalchemy.orm import Session as DbSession
 
 from webapp.models import ApiKey, OAuthClient, User
 
-from .api_keys import MAX_GRACE, ApiKeyService
+from .api_keys import DEFAULT_GRACE_SECONDS, GRACE_RULE, MAX_GRACE, ApiKeyService
 from .audit import AuditLog
 from .clients import MAX_SECRET_OVERLAP, ClientRegistry
 from .db import execute_dml
 from .delegation import OPERATOR, Holder, hand_on
 from .errors import NotFound, PolicyViolation
 
-MAX_ROTATE_BEFORE_DAYS = 90
-DEFAULT_GRACE_SECONDS = 86_400
+MAX_ROTATE_BEFORE_DAYS = 90  # a key's successor is made at most this many days ahead
+MAX_SECRET_ROTATION_DAYS = 366  # a client secret is rotated at least once in this many days
 
 
 @dataclass(frozen=True)
 class Expiring:
+    """A key that ends soon: days left, and whether a successor waits to be collected."""
+
     key: ApiKey
     days_left: float
     successor_ready: bool
 
 
 class CredentialRotation:
+    """Scheduled rotation of API keys and client secrets; each successor is collected once."""
+
     def __init__(
         self,
         db: DbSession,
@@ -67,9 +71,11 @@ class CredentialRotation:
             if key.expires_at is None:
                 raise PolicyViolation("Only a key with an expiry can be rotated before it.")
             if not 1 <= rotate_before_days <= MAX_ROTATE_BEFORE_DAYS:
-                raise PolicyViolation("rotate_before_days must be between 1 and 90.")
+                raise PolicyViolation(
+                    f"rotate_before_days must be between 1 and {MAX_ROTATE_BEFORE_DAYS}."
+                )
             if not 0 <= grace_seconds <= MAX_GRACE.total_seconds():
-                raise PolicyViolation("The grace period must be between 0 seconds and 30 days.")
+                raise PolicyViolation(GRACE_RULE)
         key.rotate_before_days = rotate_before_days
         key.rotation_grace_seconds = grace_seconds if rotate_before_days is not None else None
         self._audit.record(
@@ -193,11 +199,14 @@ class CredentialRotation:
     def set_client_secret_policy(
         self, client_id: str, rotation_days: int | None, actor: str | None = None
     ) -> OAuthClient:
+        """Rotate a confidential client's secret every ``rotation_days`` (None: never)."""
         client = self._clients.require(client_id)
         if client.is_public:
             raise PolicyViolation("Public clients have no secret to rotate.")
-        if rotation_days is not None and not 1 <= rotation_days <= 366:
-            raise PolicyViolation("secret_rotation_days must be between 1 and 366.")
+        if rotation_days is not None and not 1 <= rotation_days <= MAX_SECRET_ROTATION_DAYS:
+            raise PolicyViolation(
+                f"secret_rotation_days must be between 1 and {MAX_SECRET_ROTATION_DAYS}."
+            )
         client.secret_rotation_days = rotation_days
         self._audit.record(
             "client.secret_rotation_policy_set",

@@ -16,10 +16,12 @@ BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def random_base62(length: int) -> str:
+    """A random base62 string of ``length`` characters (from ``secrets``)."""
     return "".join(secrets.choice(BASE62) for _ in range(length))
 
 
 def base62_fixed(number: int, width: int) -> str:
+    """``number`` in base62, exactly ``width`` digits (most significant first)."""
     digits = []
     for _ in range(width):
         number, rem = divmod(number, 62)
@@ -33,6 +35,7 @@ def crc32_base62(text: str) -> str:
 
 
 def sha256_hex(value: str) -> str:
+    """The SHA-256 hex digest of ``value``."""
     return hashlib.sha256(value.encode()).hexdigest()
 
 
@@ -42,6 +45,7 @@ def fingerprint(value: str) -> str:
 
 
 def digests_equal(a: str, b: str) -> bool:
+    """Compare two digests in constant time."""
     return hmac.compare_digest(a.encode(), b.encode())
 
 

@@ -66,10 +66,12 @@ class Holder:
 
     @property
     def title(self) -> str:
+        """``what`` with a capital letter, to start a message."""
         return self.what[:1].upper() + self.what[1:]
 
     @property
     def rights(self) -> frozenset[str]:
+        """What the holder may hand on: its scopes within what its roles allow."""
         return frozenset(self.scopes) & (permissions_for(self.roles) | IDENTITY_SCOPES)
 
 

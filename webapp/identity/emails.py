@@ -28,6 +28,8 @@ MAX_LENGTH = 320
 
 @dataclass(frozen=True)
 class Address:
+    """An email address as shown (``display``) and as compared (``key``)."""
+
     display: str  # what is stored in users.email and shown
     key: str  # what is compared: users.email_normalized
 

@@ -20,6 +20,8 @@ class InvalidCredentials(IdentityError):
 
 
 class AccountLocked(IdentityError):
+    """The account is locked; ``retry_after`` seconds, or None when an admin locked it."""
+
     code = "account_locked"
 
     def __init__(self, retry_after: int | None) -> None:
@@ -47,6 +49,8 @@ class Busy(IdentityError):
 
 
 class AccountDisabled(IdentityError):
+    """The account was disabled by an administrator."""
+
     code = "account_disabled"
 
 
@@ -61,14 +65,20 @@ class InvalidToken(IdentityError):
 
 
 class InvalidRefreshToken(IdentityError):
+    """The refresh token is unknown, expired or revoked."""
+
     code = "invalid_grant"
 
 
 class RefreshReuseDetected(InvalidRefreshToken):
+    """A rotated refresh token came back: its family and session are revoked."""
+
     code = "invalid_grant"
 
 
 class PermissionDenied(IdentityError):
+    """The principal may not do this; ``permission`` names what is missing."""
+
     code = "forbidden"
 
     def __init__(self, detail: str, permission: str | None = None) -> None:
@@ -77,10 +87,14 @@ class PermissionDenied(IdentityError):
 
 
 class NotFound(IdentityError):
+    """No such thing, or not the caller's to see."""
+
     code = "not_found"
 
 
 class Conflict(IdentityError):
+    """The change clashes with what exists (e.g. a name already taken)."""
+
     code = "conflict"
 
 

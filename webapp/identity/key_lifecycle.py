@@ -25,6 +25,8 @@ from .tokens import CLOCK_LEEWAY
 
 @dataclass(frozen=True)
 class LifecyclePolicy:
+    """How often signing keys rotate and how long each step of a rotation waits."""
+
     rotation_days: int  # the active key is rotated when it is this old
     publish_seconds: int  # a next key is in JWKS this long before it signs
     access_token_ttl: int  # the longest life of a token the old key signed
@@ -32,17 +34,22 @@ class LifecyclePolicy:
 
     @property
     def retire_after(self) -> timedelta:
+        """How long after it stops signing a key may still verify a live token."""
         return timedelta(seconds=self.access_token_ttl + self.retire_margin_seconds)
 
 
 @dataclass(frozen=True)
 class Transition:
+    """One signing key moving to a new state."""
+
     kid: str
     to_state: str
 
 
 @dataclass(frozen=True)
 class EmergencyRotation:
+    """What an emergency rotation did: the new key, the retired ones, the exposed window."""
+
     new_kid: str
     retired: list[str]
     since: datetime  # sessions that minted tokens in [since, until] may hold the old key's
@@ -50,6 +57,8 @@ class EmergencyRotation:
 
 
 class KeyLifecycle:
+    """The signing-key schedule: next -> active -> retiring -> retired, and emergencies."""
+
     def __init__(
         self, db: DbSession, ring: KeyRing, audit: AuditLog, clock: Callable[[], datetime]
     ) -> None:

@@ -24,6 +24,8 @@ COUNT_SECONDS = 30 * 86_400
 
 
 class UnknownAddressLockout:
+    """Lockout of addresses that have no account, in Redis, counted like an account's."""
+
     def __init__(self, redis_client: redis.Redis, threshold: int, lock_seconds: int) -> None:
         self._redis = redis_client
         self._threshold = threshold

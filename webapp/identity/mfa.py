@@ -42,11 +42,14 @@ def _recovery_code() -> str:
 
 
 def normalize_recovery_code(value: str) -> str:
+    """A recovery code as stored: lower case, alphanumerics only, in groups of four."""
     cleaned = "".join(ch for ch in value.lower() if ch.isalnum())
     return "-".join(cleaned[i : i + 4] for i in range(0, len(cleaned), 4))
 
 
 class Mfa:
+    """Two-step verification: TOTP enrolment, codes, recovery codes, sign-in tickets."""
+
     def __init__(
         self,
         db: DbSession,
@@ -66,9 +69,11 @@ class Mfa:
     # -- policy ------------------------------------------------------------------------------
     @staticmethod
     def enabled(user: User) -> bool:
+        """True if the user has two-step verification turned on."""
         return user.totp_secret_encrypted is not None
 
     def required(self, user: User) -> bool:
+        """True if one of the user's roles must use two-step verification."""
         return bool(self.required_roles & set(user.role_names))
 
     # -- enrolment -----------------------------------------------------------------------------
@@ -100,6 +105,7 @@ class Mfa:
         return codes
 
     def disable(self, user: User, code: str, meta: RequestMeta | None = None) -> None:
+        """Turn two-step verification off; a wrong ``code`` is a ``PolicyViolation``."""
         if not self.enabled(user):
             return
         if not self.verify(user, code):
@@ -162,6 +168,7 @@ class Mfa:
         return False
 
     def recovery_codes_left(self, user: User) -> int:
+        """How many unused recovery codes the user has."""
         return len(
             list(
                 self._db.scalars(
@@ -184,6 +191,9 @@ class Mfa:
         return ticket
 
     def redeem_ticket(self, ticket: str) -> tuple[str, str]:
+        """The (user id, client id) of a pending sign-in ticket, used once;
+        ``InvalidCredentials`` if it expired or was used.
+        """
         raw = cast(bytes | None, self._redis.getdel(TICKET_KEY.format(ticket=sha256_hex(ticket))))
         if raw is None:
             raise InvalidCredentials("The sign-in took too long or was already used; start again.")

@@ -40,6 +40,8 @@ INACTIVE: dict[str, Any] = {"active": False}
 
 
 class OAuthService:
+    """What the OAuth server asks of the core: grants, revocation and introspection."""
+
     def __init__(
         self,
         db: DbSession,

@@ -42,6 +42,8 @@ def normalize_user_code(value: str) -> str | None:
 
 
 class AuthorizationCodes:
+    """Authorization codes: issued hashed, claimed once; a replay revokes the session."""
+
     def __init__(
         self, db: DbSession, revocation: Revocation, audit: AuditLog, clock: Callable[[], datetime]
     ) -> None:
@@ -115,6 +117,7 @@ class AuthorizationCodes:
         return row
 
     def bind_session(self, code_id: str, session_id: str) -> None:
+        """Remember which session a code's exchange started, so a replay can revoke it."""
         self._db.execute(
             update(AuthorizationCode)
             .where(AuthorizationCode.id == code_id)
@@ -124,6 +127,8 @@ class AuthorizationCodes:
 
 
 class DeviceCodes:
+    """Device authorization (RFC 8628): device and user codes, approval and polling."""
+
     def __init__(
         self,
         db: DbSession,
@@ -137,6 +142,7 @@ class DeviceCodes:
         self._clock = clock
 
     def start(self, client_id: str, scope: str) -> tuple[str, DeviceCode]:
+        """Start a device authorization: the device code (stored hashed) and its row."""
         now = self._clock()
         device_code = secrets.token_urlsafe(32)
         for _ in range(5):  # user codes are short: retry the rare collision
@@ -160,11 +166,13 @@ class DeviceCodes:
         raise PolicyViolation("Could not allocate a user code; try again.")
 
     def by_device_code(self, device_code: str) -> DeviceCode | None:
+        """The device authorization for a device code, or None."""
         return self._db.scalar(
             select(DeviceCode).where(DeviceCode.device_code_hash == sha256_hex(device_code))
         )
 
     def by_user_code(self, user_code: str) -> DeviceCode | None:
+        """The device authorization for a user code as typed, or None."""
         normalized = normalize_user_code(user_code)
         if normalized is None:
             return None

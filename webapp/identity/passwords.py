@@ -118,6 +118,7 @@ class Passwords:
             self._admission.release()
 
     def hash(self, password: str) -> str:
+        """An argon2id hash of ``password``, computed on the bounded pool."""
         return self._run(lambda: self._hasher.hash(password))
 
     def verify(self, password_hash: str | None, password: str) -> bool:
@@ -134,10 +135,13 @@ class Passwords:
         return self._run(check)
 
     def needs_rehash(self, password_hash: str) -> bool:
+        """True if the hash was made with other argon2 parameters than today's."""
         return self._hasher.check_needs_rehash(password_hash)
 
 
 class LocalAccounts:
+    """Local accounts: registration, password sign-in and lockout."""
+
     def __init__(
         self,
         db: DbSession,
@@ -162,6 +166,7 @@ class LocalAccounts:
         self._min_length = min_length
 
     def check_new_password(self, password: str, email: str) -> None:
+        """Refuse a weak new password with a ``PolicyViolation`` that says why."""
         if len(password) < self._min_length:
             raise PolicyViolation(
                 f"The password must be at least {self._min_length} characters long; a few "

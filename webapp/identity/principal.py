@@ -8,6 +8,8 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who a verified credential speaks for: subject, roles, scopes and how."""
+
     sub: str
     roles: tuple[str, ...]
     scopes: frozenset[str]
@@ -24,6 +26,7 @@ class Principal:
     valid_until: datetime | None = field(default=None, compare=False)
 
     def has_scope(self, scope: str) -> bool:
+        """True if the credential carries ``scope``."""
         return scope in self.scopes
 
 

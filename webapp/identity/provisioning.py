@@ -25,11 +25,14 @@ from .revocation import Revocation
 
 @dataclass(frozen=True)
 class RolePolicy:
+    """How upstream groups map to Limen roles, and whether to link by email."""
+
     role_map: dict[str, str] = field(default_factory=dict)  # upstream group -> Limen role
     default_role: str | None = "analyst"
     link_by_email: bool = False
 
     def roles_for(self, groups: Iterable[str]) -> list[str]:
+        """The Limen roles for upstream ``groups``, sorted; the default role if none map."""
         mapped = {self.role_map[g] for g in groups if g in self.role_map}
         if not mapped and self.default_role:
             mapped = {self.default_role}
@@ -38,6 +41,8 @@ class RolePolicy:
 
 @dataclass(frozen=True)
 class UpstreamProfile:
+    """A verified identity from an upstream provider."""
+
     provider: str
     subject: str
     email: str | None
@@ -47,6 +52,8 @@ class UpstreamProfile:
 
 
 class Provisioner:
+    """Just-in-time users from upstream identities, in one transaction."""
+
     def __init__(
         self,
         db: DbSession,

@@ -35,11 +35,15 @@ EXPIRED_GRACE = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Retention:
+    """How many days audit events and job runs are kept."""
+
     audit_days: int
     job_runs_days: int
 
 
 class Purger:
+    """Deletes what has outlived its use (codes, sessions, old runs and events) in batches."""
+
     def __init__(
         self,
         db: DbSession,

@@ -37,9 +37,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     SERVICE: ADMIN_PERMISSIONS,
 }
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())
+# The one list of permission names and of the roles a person can hold: the API's models, the
+# portal and the CLI read them from here (a migration that seeds them is checked against them).
+PERMISSIONS: tuple[str, ...] = tuple(sorted(ALL_PERMISSIONS))
+PERSON_ROLES: tuple[str, ...] = (ADMIN, ANALYST)
 
 
 def permissions_for(roles: Iterable[str]) -> frozenset[str]:
+    """Every permission ``roles`` grant together; unknown roles grant nothing."""
     granted: frozenset[str] = frozenset()
     for role in roles:
         granted |= ROLE_PERMISSIONS.get(role, frozenset())
@@ -47,14 +52,18 @@ def permissions_for(roles: Iterable[str]) -> frozenset[str]:
 
 
 def effective_permissions(principal: Principal) -> frozenset[str]:
+    """What the principal may do: what its roles grant, narrowed by its scopes."""
     return permissions_for(principal.roles) & principal.scopes
 
 
 def has_permission(principal: Principal, permission: str) -> bool:
+    """True if the principal's roles grant ``permission`` and its scopes allow it."""
     return permission in effective_permissions(principal)
 
 
 def check(principal: Principal, permission: str) -> None:
+    """``PermissionDenied`` unless the principal has ``permission``; the detail says
+    whether the role or the credential's scopes are what is missing."""
     if not has_permission(principal, permission):
         if permission in permissions_for(principal.roles):
             detail = (

@@ -41,6 +41,8 @@ class SessionRevoked:
 
 
 class Revocation:
+    """Revoke sessions and their refresh families: one session, a user's, a client's."""
+
     def __init__(
         self,
         db: DbSession,

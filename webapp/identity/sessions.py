@@ -20,6 +20,8 @@ USER_INDEX = "limen:user-sessions:{uid}"
 
 
 class SessionStore:
+    """Live session records in Redis; a session without one is dead on every node."""
+
     def __init__(self, client: redis.Redis, invalidation: Invalidation | None = None) -> None:
         self._redis = client
         self._invalidation = invalidation
@@ -34,6 +36,7 @@ class SessionStore:
         expires_at: datetime,
         now: datetime,
     ) -> None:
+        """Write session ``sid``'s record; Redis drops it when the session ends."""
         ttl = max(1, int((expires_at - now).total_seconds()))
         record = {
             "uid": user_id,
@@ -51,10 +54,12 @@ class SessionStore:
         pipe.execute()
 
     def get(self, sid: str) -> dict[str, Any] | None:
+        """Session ``sid``'s record, or None if it is gone."""
         raw = cast(bytes | None, self._redis.get(KEY.format(sid=sid)))
         return json.loads(raw) if raw else None
 
     def exists(self, sid: str) -> bool:
+        """True if session ``sid`` is live."""
         return bool(self._redis.exists(KEY.format(sid=sid)))
 
     def delete(self, sid: str, user_id: str | None = None, *, invalidate: bool = True) -> None:
@@ -75,5 +80,6 @@ class SessionStore:
             self._invalidation.broadcast(reason)
 
     def sessions_of(self, user_id: str) -> set[str]:
+        """The ids of the sessions recorded for ``user_id``."""
         members = cast(set[bytes | str], self._redis.smembers(USER_INDEX.format(uid=user_id)))
         return {m.decode() if isinstance(m, bytes) else m for m in members}

@@ -38,6 +38,8 @@ class KeyRingError(Exception):
 
 @dataclass(frozen=True)
 class RingEntry:
+    """A key of the ring as verifiers see it: kid, state and public key."""
+
     kid: str
     state: str
     public: ECKey
@@ -45,6 +47,8 @@ class RingEntry:
 
 
 class KeyRing:
+    """The ES256 signing keys: encrypted at rest, cached per process, published as JWKS."""
+
     def __init__(
         self,
         db: DbSession,
@@ -107,6 +111,7 @@ class KeyRing:
         return self._entries
 
     def verification_key(self, kid: str) -> ECKey | None:
+        """The public key for ``kid``, or None; an unknown kid reloads the ring first."""
         entry = self._fresh_entries().get(kid)
         if entry is None and time.monotonic() - self._loaded_at > self._miss_reload_seconds:
             self._reload()
@@ -114,6 +119,7 @@ class KeyRing:
         return entry.public if entry else None
 
     def jwks(self) -> dict[str, Any]:
+        """The JWKS document: the public keys of the ring, by kid."""
         if not self._fresh_entries():
             self.ensure_active()  # publish the first key before anyone asks for a token
         entries = sorted(self._entries.values(), key=lambda e: e.kid)
@@ -172,6 +178,7 @@ class KeyRing:
 
     # -- writing -----------------------------------------------------------------------------
     def create_key(self, state: str) -> SigningKey:
+        """Create a new key in ``state`` (added to the session, not committed)."""
         now = self._clock()
         kid = f"{now:%Y%m%d}-{secrets.token_hex(4)}"
         key = ECKey.generate_key("P-256", {"kid": kid, "alg": ALG, "use": "sig"}, private=True)

@@ -56,6 +56,8 @@ def _b64url(segment: str) -> bytes:
 
 @dataclass(frozen=True)
 class TokenSet:
+    """What a grant answers: the access token, its lifetime, the refresh token, the session."""
+
     access_token: str
     expires_in: int
     expires_at: int
@@ -78,6 +80,8 @@ class Grant:
 
 
 class TokenService:
+    """Sessions and tokens: start a session, rotate refresh tokens, mint and decode JWTs."""
+
     def __init__(
         self,
         db: DbSession,
@@ -223,6 +227,7 @@ class TokenService:
         )
 
     def mint_access(self, grant: Grant, sid: str, now: datetime) -> tuple[str, int]:
+        """A signed RFC 9068 access token for ``grant`` in session ``sid``, and its ``exp``."""
         kid, key = self._keys.signing_key()
         iat = int(now.timestamp())
         exp = iat + self.access_ttl

@@ -31,6 +31,8 @@ MAX_PAGE_SIZE = 100
 
 @dataclass(frozen=True)
 class Page:
+    """One page of users and the total that matched."""
+
     items: list[User]
     total: int
     page: int
@@ -38,20 +40,26 @@ class Page:
 
     @property
     def pages(self) -> int:
+        """How many pages the matches fill (at least one)."""
         return max(1, -(-self.total // self.per_page))
 
 
 @dataclass(frozen=True)
 class LiveSession:
+    """A live session and the name of the client that holds it."""
+
     row: Session
     client_name: str
 
 
 def is_admin_lock(locked_until: datetime | None) -> bool:
+    """True if the lock was set by an administrator rather than by failed sign-ins."""
     return locked_until is not None and locked_until >= ADMIN_LOCK
 
 
 class UserDirectory:
+    """People administration: search, roles, lock and unlock, enable and disable."""
+
     def __init__(
         self,
         db: DbSession,
@@ -67,6 +75,7 @@ class UserDirectory:
         self._invalidation = invalidation
 
     def search(self, text: str | None, page: int = 1, per_page: int = 25) -> Page:
+        """Users whose email or name contains ``text``, by email, one page."""
         per_page = max(1, min(per_page, MAX_PAGE_SIZE))
         page = max(1, page)
         query = select(User)
@@ -88,6 +97,7 @@ class UserDirectory:
         return self._db.get(User, user_id)
 
     def get(self, user_id: str) -> User:
+        """The user with this id; ``NotFound`` otherwise."""
         user = self._db.get(User, user_id)
         if user is None:
             raise NotFound(f"No user with id {user_id}.")
@@ -140,6 +150,7 @@ class UserDirectory:
         return user
 
     def lock(self, user_id: str, *, actor: str, meta: RequestMeta | None = None) -> User:
+        """Lock a user until an admin unlocks them and revoke all their sessions."""
         user = self._guard_self(user_id, actor, "lock")
         user.locked_until = ADMIN_LOCK
         self._audit.record("user.locked", user_id=user.id, actor=actor, meta=meta)
@@ -147,6 +158,7 @@ class UserDirectory:
         return user
 
     def unlock(self, user_id: str, *, actor: str, meta: RequestMeta | None = None) -> User:
+        """Unlock a user and reset their failed sign-in count."""
         user = self.get(user_id)
         user.locked_until = None
         user.failed_login_count = 0
@@ -156,6 +168,7 @@ class UserDirectory:
     def set_active(
         self, user_id: str, active: bool, *, actor: str, meta: RequestMeta | None = None
     ) -> User:
+        """Enable or disable a user; disabling revokes all their sessions."""
         user = self._guard_self(user_id, actor, "disable") if not active else self.get(user_id)
         user.is_active = active
         self._audit.record(
@@ -187,6 +200,7 @@ class SessionDirectory:
         self._clock = clock
 
     def live(self, user_id: str) -> list[LiveSession]:
+        """The user's sessions that are live (in Redis), most recently used first."""
         rows = self._db.execute(
             select(Session, OAuthClient.name)
             .outerjoin(OAuthClient, OAuthClient.client_id == Session.client_id)
@@ -204,6 +218,7 @@ class SessionDirectory:
         ]
 
     def revoke(self, user_id: str, sid: str, meta: RequestMeta | None = None) -> None:
+        """End one of the user's sessions; ``NotFound`` if it is not theirs."""
         row = self._db.get(Session, sid)
         if row is None or row.user_id != user_id:
             raise NotFound("No such session of yours.")
@@ -212,6 +227,7 @@ class SessionDirectory:
     def revoke_others(
         self, user_id: str, current_sid: str | None, meta: RequestMeta | None = None
     ) -> int:
+        """End every session of the user except ``current_sid``; answers how many."""
         count = 0
         for live in self.live(user_id):
             if live.row.id != current_sid:

@@ -27,6 +27,8 @@ class Credential:
 
 
 class Verifier:
+    """The one verification path: a credential in, a Principal out."""
+
     def __init__(
         self,
         tokens: TokenService,
@@ -40,6 +42,9 @@ class Verifier:
         self._cache = cache
 
     def authenticate(self, credential: Credential) -> Principal:
+        """The Principal ``credential`` speaks for (from the cache when it may);
+        ``InvalidToken`` with a cause if it does not verify.
+        """
         value = credential.value.strip()
         if not value:
             raise InvalidToken("The credential is empty.", "malformed")

@@ -46,6 +46,8 @@ log = logging.getLogger("limen.verify_cache")
 
 
 class VerificationCache:
+    """This process's memory of verified credentials; see the module docstring."""
+
     def __init__(
         self,
         max_entries: int,
@@ -67,32 +69,40 @@ class VerificationCache:
 
     @property
     def enabled(self) -> bool:
+        """True if the settings allow caching at all."""
         return self.max_entries > 0 and self.max_age > 0
 
     @property
     def live(self) -> bool:
+        """True while enabled and the invalidation listener has reported in recently."""
         return self.enabled and self._monotonic() < self._live_until
 
     @property
     def epoch(self) -> int:
+        """The invalidation count; a fill that began under an older epoch is dropped."""
         return self._epoch
 
     @staticmethod
     def key(value: str, source: str) -> bytes:
+        """The cache key of a credential: a SHA-256 of where it came from and its value."""
         return hashlib.sha256(f"{source}\0{value}".encode()).digest()
 
     def __len__(self) -> int:
+        """How many credentials are cached."""
         return len(self._entries)
 
     # -- the listener's side -------------------------------------------------------------
     def mark_live(self) -> None:
+        """The listener is alive: the cache may be used for a few more seconds."""
         self._live_until = self._monotonic() + LIVENESS_SECONDS
 
     def mark_down(self) -> None:
+        """The listener is gone: stop using the cache and empty it."""
         self._live_until = 0.0
         self.clear()
 
     def clear(self) -> None:
+        """Empty the cache and start a new epoch."""
         with self._lock:
             self._epoch += 1
             self._entries = {}
@@ -100,6 +110,7 @@ class VerificationCache:
 
     # -- the verifier's side -------------------------------------------------------------
     def get(self, key: bytes) -> Principal | None:
+        """The cached Principal for ``key``, or None if absent, expired or not live."""
         if not self.live:
             return None
         found = self._entries.get(key)

@@ -10,11 +10,13 @@ from flask import g, request
 
 from webapp import jobs
 from webapp.extensions import identity
-from webapp.http import request_meta
+from webapp.http import FormInvalid, parse_form, request_meta
 from webapp.identity import errors as ie
-from webapp.identity.clients import SUPPORTED_SCOPES
+from webapp.identity import rbac
+from webapp.identity.clients import GRANT_TYPES, SUPPORTED_SCOPES
 from webapp.identity.delegation import Holder
 from webapp.identity.users import is_admin_lock
+from webapp.schemas import ClientCreate, ClientRotate, UserPatch
 
 from . import bp
 from .guards import page, render
@@ -25,7 +27,7 @@ OVERLAP_CHOICES = [
     ("86400", "1 day"),
     ("604800", "7 days"),
 ]
-GRANTS = ["authorization_code", "client_credentials", "device_code", "refresh_token"]
+GRANTS = list(GRANT_TYPES)
 
 
 def _page_arg() -> int:
@@ -46,6 +48,7 @@ def users_page(message: str | None = None, error: str | None = None, status: int
         error=error,
         now=identity().clock(),
         is_admin_lock=is_admin_lock,
+        roles=rbac.PERSON_ROLES,
     ), status
 
 
@@ -62,9 +65,10 @@ def admin_user_action(user_id: str, action: str) -> Any:
     try:
         target = users.get(user_id)
         if action == "roles":
+            patch = parse_form(UserPatch, {"roles": request.form.getlist("roles")})
             users.set_roles(
                 user_id,
-                request.form.getlist("roles"),
+                patch.roles or [],
                 actor=actor,
                 holder=Holder.of(g.principal, g.user.role_names),
                 meta=meta,
@@ -77,6 +81,8 @@ def admin_user_action(user_id: str, action: str) -> Any:
             users.set_active(user_id, action == "enable", actor=actor, meta=meta)
         else:
             return users_page(error=f"Unknown action {action!r}.", status=404)
+    except FormInvalid as exc:
+        return users_page(error=exc.message, status=400)
     except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
         return users_page(error=exc.detail, status=400)
     past = {
@@ -115,21 +121,32 @@ def admin_clients() -> Any:
 @bp.post("/admin/clients")
 @page("clients:write")
 def admin_create_client() -> Any:
+    """Register a client from the form, checked by the API's own model."""
     form = request.form
+    fields: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "grant_types": form.getlist("grants"),
+        "scopes": form.getlist("scopes"),
+        "redirect_uris": [
+            u.strip() for u in form.get("redirect_uris", "").splitlines() if u.strip()
+        ],
+    }
+    fields |= {k: v for k, v in form.items() if k in ("public", "trusted")}  # checked: "on"
     try:
+        body = parse_form(ClientCreate, fields)
         registered = identity().clients.register(
-            name=form.get("name", "").strip()[:200] or "Unnamed application",
-            grants=form.getlist("grants"),
-            scopes=form.getlist("scopes"),
-            redirect_uris=[
-                u.strip() for u in form.get("redirect_uris", "").splitlines() if u.strip()
-            ],
-            public=form.get("public") == "on",
-            trusted=form.get("trusted") == "on",
+            name=body.name,
+            grants=body.grant_types,
+            scopes=body.scopes,
+            redirect_uris=body.redirect_uris,
+            public=body.public,
+            trusted=body.trusted,
             actor=g.user.id,
             meta=request_meta(),
             holder=Holder.of(g.principal, g.user.role_names),
         )
+    except FormInvalid as exc:
+        return clients_page(error=exc.message, status=400)
     except (ie.PolicyViolation, ie.Conflict, ie.PermissionDenied) as exc:
         return clients_page(error=exc.detail, status=400)
     return clients_page(issued=registered.row, secret=registered.secret)
@@ -138,15 +155,19 @@ def admin_create_client() -> Any:
 @bp.post("/admin/clients/<client_id>/rotate")
 @page("clients:write")
 def admin_rotate_client(client_id: str) -> Any:
-    overlap = request.form.get("overlap_seconds", "86400")
+    """Rotate a client's secret; the overlap is checked by the API's own model."""
+    overlap = {k: v for k, v in request.form.items() if k == "overlap_seconds"}
     try:
+        body = parse_form(ClientRotate, overlap)  # absent: the API's default overlap
         secret = identity().clients.rotate_secret(
             client_id,
-            timedelta(seconds=int(overlap) if overlap.isdigit() else -1),
+            timedelta(seconds=body.overlap_seconds),
             actor=g.user.id,
             meta=request_meta(),
             holder=Holder.of(g.principal, g.user.role_names),
         )
+    except FormInvalid as exc:
+        return clients_page(error=exc.message, status=400)
     except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
         return clients_page(error=exc.detail, status=400)
     return clients_page(issued=identity().clients.get(client_id), secret=secret)

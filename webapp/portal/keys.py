@@ -8,10 +8,11 @@ from typing import Any
 from flask import g, request
 
 from webapp.extensions import identity
-from webapp.http import request_meta
+from webapp.http import FormInvalid, parse_form, request_meta
 from webapp.identity import errors as ie
 from webapp.identity import rbac
 from webapp.identity.delegation import Holder
+from webapp.schemas import ApiKeyCreate, ApiKeyRotate
 from webapp.scope_text import scope_descriptions
 
 from . import bp
@@ -55,19 +56,24 @@ def keys() -> Any:
 @bp.post("/keys")
 @page("keys:write")
 def create_key() -> Any:
-    name = request.form.get("name", "").strip()[:100]
-    scopes = request.form.getlist("scopes")
-    days = request.form.get("expires_in_days", "")
-    if not name:
-        return keys_page(error="Give the key a name, e.g. the job that will use it.", status=400)
-    if days and not (days.isdigit() and 1 <= int(days) <= 366):
-        return keys_page(error="Choose an expiry from the list.", status=400)
+    """Create a key from the form, checked by the API's own model; the secret is shown once."""
+    form = request.form
+    fields = {"name": form.get("name", "").strip(), "scopes": form.getlist("scopes")}
+    if form.get("expires_in_days"):  # "Never" is the empty choice
+        fields["expires_in_days"] = form["expires_in_days"]
     ident = identity()
-    expires_at = ident.clock() + timedelta(days=int(days)) if days else None
     try:
+        body = parse_form(ApiKeyCreate, fields)
         issued = ident.api_keys.create(
-            g.user, name, scopes, expires_at, request_meta(), holder=_holder()
+            g.user,
+            body.name,
+            body.scopes,
+            body.expiry(ident.clock()),
+            request_meta(),
+            holder=_holder(),
         )
+    except FormInvalid as exc:
+        return keys_page(error=exc.message, status=400)
     except (ie.PolicyViolation, ie.PermissionDenied) as exc:
         return keys_page(error=exc.detail, status=400)
     return keys_page(new_key=issued)
@@ -76,13 +82,15 @@ def create_key() -> Any:
 @bp.post("/keys/<key_id>/rotate")
 @page("keys:write")
 def rotate_key(key_id: str) -> Any:
-    grace = request.form.get("grace_seconds", "86400")
-    if not grace.isdigit():
-        return keys_page(error="Choose a grace period from the list.", status=400)
+    """Rotate a key; the grace period is checked by the API's own model."""
     try:
+        grace = {k: v for k, v in request.form.items() if k == "grace_seconds"}
+        body = parse_form(ApiKeyRotate, grace)  # absent: the API's default grace
         issued = identity().api_keys.rotate(
-            g.user, key_id, timedelta(seconds=int(grace)), request_meta(), holder=_holder()
+            g.user, key_id, timedelta(seconds=body.grace_seconds), request_meta(), holder=_holder()
         )
+    except FormInvalid as exc:
+        return keys_page(error=exc.message, status=400)
     except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
         return keys_page(error=exc.detail, status=400)
     return keys_page(new_key=issued)
