@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import partial
+from typing import Any
 
-from flask import request
+from flask import Flask, request
+from flask_limiter import Limiter
 
 from webapp.identity.errors import IdentityError
 from webapp.identity.oauth_codes import normalize_user_code
@@ -70,3 +73,30 @@ def device_account() -> str:
     except (IdentityError, Problem):  # no usable credential: the page will say so
         principal = None
     return "subject:" + (principal.sub if principal else str(request.remote_addr))
+
+
+def checked_only_where_declared(app: Flask, limiter: Limiter) -> None:
+    """Drop flask-limiter's app-wide hooks: every limit Limen has is declared on its view
+    (``@limiter.limit`` on sign-in, registration, token, device entry, MFA), and the decorator
+    checks it when that view runs. The app-wide ``before_request`` would only look for default
+    or blueprint limits, which Limen never sets, on every request of every other route; the
+    ``after_request`` adds headers Limen turns off (RATELIMIT_HEADERS_ENABLED) and the
+    ``teardown`` resets a context that lives on the request and ends with it.
+
+    Where the same protection now lives: in each decorated view (flask-limiter's decorator
+    calls the limit check before the view, in_middleware=False). ``tests/e2e/test_rate_limits``
+    proves every limited endpoint still answers 429."""
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+        raise RuntimeError("default or application-wide limits need flask-limiter's own hooks")
+
+    def ours(hook: object) -> bool:
+        target = hook.args[0] if isinstance(hook, partial) and hook.args else hook
+        return getattr(target, "__self__", target) is limiter
+
+    hook_lists: list[list[Any]] = [
+        app.before_request_funcs.get(None, []),
+        app.after_request_funcs.get(None, []),
+        app.teardown_request_funcs.get(None, []),
+    ]
+    for hooks in hook_lists:
+        hooks[:] = [hook for hook in hooks if not ours(hook)]
