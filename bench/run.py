@@ -132,6 +132,65 @@ class Bench:
         ).json()
         return str(body["access_token"])
 
+    # -- 0. the per-request floor against the framework's --------------------------------------
+    def row_floor(self) -> None:
+        """Limen's /healthz with production settings (rate limits on) under granian as
+        `limen-server run` serves it, against a bare Flask JSON endpoint on the same granian
+        shape (bench/bare_app.py), in alternating rounds."""
+        self.log("row 0: /healthz against a bare Flask JSON endpoint, both on granian")
+        limen = self.deployment(
+            "floor", self.pg.create_database("bench_floor"), LIMEN_RATELIMIT_ENABLED="true"
+        )
+        limen.start_web()
+        port = free_port()
+        with (self.tmp / "bare-web.log").open("ab") as log:
+            bare = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                [
+                    sys.executable, "-m", "granian", "--interface", "wsgi",
+                    "--host", "127.0.0.1", "--port", str(port),
+                    "--workers", str(WEB_WORKERS), "--blocking-threads", str(WEB_THREADS),
+                    "--backlog", "2048", "--no-ws", "bare_app:app",
+                ],
+                cwd=ROOT / "bench",
+                env=limen.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/healthz", what="bare Flask on granian")
+            shapes = {
+                "limen": Wrk(f"{limen.url}/healthz", get_lua({})),
+                "bare": Wrk(f"http://127.0.0.1:{port}/healthz", get_lua({})),
+            }
+            for shape in shapes.values():
+                shape.connections = self.args.connections
+                shape.run(2)
+            results = alternate(
+                {n: (lambda s=s: s.run(self.seconds())) for n, s in shapes.items()},
+                self.args.rounds,
+            )
+        finally:
+            stop_process(bare)
+            limen.stop()
+        self.details["floor"] = {n: [r.__dict__ for r in rs] for n, rs in results.items()}
+        mine, base = median_rps(results["limen"]), median_rps(results["bare"])
+        failed = sum(r.failed for rs in results.values() for r in rs)
+        self.rows.append(
+            Row(
+                0,
+                "/healthz (granian, as limen-server run serves it; rate limits on) vs a bare "
+                "Flask JSON endpoint on granian",
+                f"{mine:.0f} req/s (p99 {median_of(results['limen'], 'p99_ms'):.1f} ms)",
+                f"{base:.0f} req/s (p99 {median_of(results['bare'], 'p99_ms'):.1f} ms)",
+                mine / base,
+                ">= 0.70",
+                mine / base >= 0.70 and failed == 0,
+                f"{failed} failed" if failed else "",
+            )
+        )
+
     # -- 1. cost of authentication -----------------------------------------------------------
     def row_auth_cost(self) -> None:
         dep, secs = self.main, self.seconds()
@@ -781,6 +840,7 @@ def kid_of(token: str) -> str:
 
 
 ROWS: dict[int, Callable[[Bench], None]] = {
+    0: Bench.row_floor,
     1: Bench.row_auth_cost,
     2: Bench.row_api_key_scale,
     3: Bench.row_token_endpoint,
