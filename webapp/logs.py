@@ -12,13 +12,11 @@ request ever takes a lock, makes a write system call or flushes a stream for its
 from __future__ import annotations
 
 import atexit
-import itertools
 import logging
 import multiprocessing.util
 import os
 import random
 import re
-import secrets
 import sys
 import threading
 import time
@@ -30,6 +28,8 @@ from typing import IO, Any
 import orjson
 import structlog
 from flask import Flask, Response, g, request
+
+from webapp.identity.crypto import UniqueIds
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 SECRET_KEYS = re.compile(r"(password|secret|token|authorization|cookie|api_key|code)$", re.I)
@@ -176,24 +176,8 @@ def outcome(status: int) -> str:
     return "client_error" if status < 500 else "server_error"
 
 
-class RequestIds:
-    """Request ids: a random per-process prefix and a counter, unique without a random draw
-    (or a uuid) per request. Reset in a forked child, which gets its own prefix."""
-
-    def __init__(self) -> None:
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        self._prefix = secrets.token_hex(6) + "-"
-        self._count = itertools.count(1)
-
-    def next(self) -> str:
-        """A fresh id, e.g. ``3f9c0a1b2c4d-1a2``."""
-        return f"{self._prefix}{next(self._count):x}"
-
-
-request_ids = RequestIds()
+# Request ids: unique per process without a random draw (or a uuid4) per request.
+request_ids = UniqueIds(prefix_bytes=6, sep="-")
 
 
 def _sampler(rate: float) -> Callable[[int], bool]:

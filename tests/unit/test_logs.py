@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import threading
 
-from webapp.logs import BufferedWriter, RequestIds, _sampler
+from webapp.identity.crypto import UniqueIds
+from webapp.logs import REQUEST_ID, BufferedWriter, _sampler
 
 
 class Sink(io.StringIO):
@@ -56,8 +57,9 @@ def test_sampling_keeps_every_error():
 
 
 def test_request_ids_are_unique_and_well_formed():
-    ids = RequestIds()
+    ids = UniqueIds(prefix_bytes=6, sep="-")
     seen = {ids.next() for _ in range(10_000)}
     assert len(seen) == 10_000
-    other = RequestIds()
+    assert all(REQUEST_ID.match(i) for i in seen)  # an id we hand out we would also accept
+    other = UniqueIds(prefix_bytes=6, sep="-")
     assert not seen & {other.next() for _ in range(100)}  # another process's prefix
