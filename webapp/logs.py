@@ -141,9 +141,14 @@ def _orjson_dumps(event: Any, **kw: Any) -> bytes:
     return orjson.dumps(event, default=kw.get("default"))
 
 
+_json_format = True
+
+
 def configure(fmt: str, level: str, flush_seconds: float = 0.5) -> None:
     """Logging configured once at start-up: JSON (orjson) through the buffered writer, or the
     console renderer for development."""
+    global _json_format
+    _json_format = fmt == "json"
     out = writer()
     out.interval = flush_seconds
     renderer: Any = (
@@ -188,6 +193,30 @@ def _sampler(rate: float) -> Callable[[int], bool]:
     draw = random.random  # a sampling coin, not a secret
 
     return lambda status: status >= 400 or draw() < rate
+
+
+def refusal_line(environ: dict[str, Any], status: int, ip: str) -> str:
+    """Log the request line of a request refused before Flask (``ratelimits.FloodGate``);
+    its request id."""
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    fields = {
+        "event": "request",
+        "request_id": incoming if REQUEST_ID.match(incoming) else request_ids.next(),
+        "method": environ.get("REQUEST_METHOD"),
+        "path": environ.get("PATH_INFO"),
+        "status": status,
+        "outcome": outcome(status),
+        "refused_early": True,
+        "ip": ip,
+        "pid": os.getpid(),
+        "level": "info",
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if _json_format:
+        writer().write(orjson.dumps(fields))
+    else:
+        structlog.get_logger("limen.http").info("request", **fields)
+    return str(fields["request_id"])
 
 
 def init_app(app: Flask, *, success_sample: float = 1.0) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import httpx
 
@@ -114,3 +115,55 @@ def test_a_forged_session_cookie_is_ignored_not_trusted(server):
     answer = httpx.get(f"{server.url}/login", cookies=cookies)
     assert answer.status_code == 200
     assert 'name="email"' in answer.text
+
+
+def test_a_flood_past_the_address_limit_is_refused_early_as_the_limiter_would(
+    make_database, start_server
+):
+    """Past the per-address sign-in limit, the same 429 (problem+json, Retry-After) comes back
+    without reaching Flask (its log line says so); other paths and other accounts are still
+    decided as before; after the window, sign-in works again."""
+    node = start_server(
+        make_database("sqlite"),
+        LIMEN_RATELIMIT_LOGIN="3 per 12 seconds",
+        LIMEN_LOG_FLUSH_SECONDS="0.1",
+    )
+
+    def login(rid: str, email: str | None = None) -> httpx.Response:
+        body = {"email": email or unique_email(), "password": "wrong pw!"}
+        return httpx.post(f"{node.url}/auth/login", json=body, headers={"X-Request-ID": rid})
+
+    assert [login(f"pre-{i}").status_code for i in range(3)] == [401] * 3
+    first = login("breach")  # the limiter's own refusal: the gate learns from it
+    assert first.status_code == 429
+    flood = [login(f"flood-{i}") for i in range(10)]
+    assert [r.status_code for r in flood] == [429] * 10, [r.status_code for r in flood]
+    for answer in flood:
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        assert answer.json()["type"] == first.json()["type"]
+        assert 1 <= int(answer.headers["Retry-After"]) <= 12
+        assert "set-cookie" not in answer.headers
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert httpx.get(f"{node.url}/healthz").status_code == 200  # other paths: untouched
+    time.sleep(int(flood[-1].headers["Retry-After"]) + 0.5)
+    assert login("after").status_code == 401  # the window ended: the limiter decides again
+    time.sleep(0.5)
+    lines = {e["request_id"]: e for e in request_lines(node.log_text())}
+    assert lines["breach"]["status"] == 429 and "refused_early" not in lines["breach"]
+    assert all(lines[f"flood-{i}"]["refused_early"] is True for i in range(10))
+    assert all(lines[f"flood-{i}"]["status"] == 429 for i in range(10))
+    assert lines["after"]["status"] == 401
+
+
+def test_an_account_limit_never_closes_the_gate_for_the_address(make_database, start_server):
+    node = start_server(
+        make_database("sqlite"),
+        LIMEN_RATELIMIT_LOGIN_ACCOUNT="2/minute",
+        LIMEN_LOCKOUT_THRESHOLD="100",
+    )
+    email = unique_email()
+    body = {"email": email, "password": "wrong pw!"}
+    codes = [httpx.post(f"{node.url}/auth/login", json=body).status_code for _ in range(4)]
+    assert codes == [401, 401, 429, 429]
+    other = {"email": unique_email(), "password": "wrong pw!"}
+    assert httpx.post(f"{node.url}/auth/login", json=other).status_code == 401
