@@ -755,6 +755,55 @@ class Bench:
                 f"login flood vs this control: {during / controlled:.2f}",
             )
         )
+        self.row_login_flood_limited(body)
+
+    def row_login_flood_limited(self, body: str) -> None:
+        """The same flood against a deployment with production sign-in limits on: past the
+        per-address limit the flood is answered by the flood gate, before Flask."""
+        secs = self.seconds()
+        dep = self.deployment(
+            "limited", self.pg.create_database("bench_limited"), LIMEN_RATELIMIT_ENABLED="true"
+        )
+        dep.start_web()
+        try:
+            self.seed(dep, "user", "analyst@bench.example", PASSWORD, "analyst")
+            token = self.bearer_login(dep, "analyst@bench.example")
+            me = Wrk(
+                f"{dep.url}/api/v1/me",
+                get_lua({"Authorization": f"Bearer {token}"}),
+                connections=self.args.connections,
+            )
+            flood = Wrk(
+                f"{dep.url}/auth/login",
+                post_lua(body, {"Content-Type": "application/json"}),
+                connections=16,
+            )
+
+            def under() -> WrkResult:
+                proc = flood.start(secs + 2)
+                time.sleep(1.0)
+                result = me.run(secs)
+                proc.communicate(timeout=secs + 60)
+                return result
+
+            results = alternate({"alone": lambda: me.run(secs), "flood": under}, self.args.rounds)
+        finally:
+            dep.stop()
+        alone, during = median_rps(results["alone"]), median_rps(results["flood"])
+        failed = sum(r.failed for r in results["flood"])
+        self.details["login_limited"] = {n: [r.__dict__ for r in rs] for n, rs in results.items()}
+        self.rows.append(
+            Row(
+                6,
+                "/api/v1/me during a login flood vs alone, production sign-in limits on",
+                f"{during:.0f} req/s (p99 {median_of(results['flood'], 'p99_ms'):.1f} ms)",
+                f"{alone:.0f} req/s",
+                during / alone,
+                ">= 0.70",
+                during / alone >= 0.70 and failed == 0,
+                f"{failed} failed" if failed else "",
+            )
+        )
 
     # -- 7. memory ---------------------------------------------------------------------------
     def row_memory(self) -> None:
