@@ -3,8 +3,9 @@ by the ``api_keys.flush_usage`` job (every 30 s by default).
 
 A verification never writes to the database: it sets one field of a Redis hash (and only when
 the key's stored ``last_used_at`` is a minute old or more). The job moves the hash aside with
-``RENAME`` (atomic: a use noted meanwhile starts a new hash), writes each key's time where it
-is newer than the stored one, commits, and only then deletes the moved hash. A job that dies
+``RENAME`` (atomic: a use noted meanwhile starts a new hash) and writes each key's time where
+it is newer than the stored one; the moved hash is deleted only once the job's transaction
+has committed (``after_commit``). A job that dies
 half-way leaves the moved hash, which the next run (or one running beside it) finishes; the
 "newer only" update makes running twice harmless.
 """
@@ -21,6 +22,8 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session as DbSession
 
 from webapp.models import ApiKey
+
+from .db import after_commit
 
 PENDING = "limen:api_keys:last_used"
 FLUSHING = PENDING + ":flushing:"
@@ -43,7 +46,8 @@ class KeyUsage:
         return {k.decode(): datetime.fromisoformat(v.decode()) for k, v in raw.items()}
 
     def flush(self, db: DbSession) -> int:
-        """Write every noted use to ``api_keys.last_used_at`` (newer only); the rows updated."""
+        """Write every noted use to ``api_keys.last_used_at`` (newer only; the caller
+        commits); the rows updated."""
         batch = FLUSHING + secrets.token_hex(8)
         try:
             self._redis.rename(PENDING, batch)
@@ -68,7 +72,7 @@ class KeyUsage:
                 .execution_options(synchronize_session=False)
             )
             updated += result.rowcount  # type: ignore[attr-defined]
-        # Durable before the Redis copy goes: a crash here leaves the batch for the next run.
-        db.commit()
-        self._redis.delete(batch)
+        # The Redis copy goes only once the rows are durable: a failed or lost commit leaves
+        # the batch for the next run.
+        after_commit(db, lambda: self._redis.delete(batch), "api key usage batch dropped")
         return updated
