@@ -132,6 +132,65 @@ class Bench:
         ).json()
         return str(body["access_token"])
 
+    # -- 0. the per-request floor against the framework's --------------------------------------
+    def row_floor(self) -> None:
+        """Limen's /healthz with production settings (rate limits on) under granian as
+        `limen-server run` serves it, against a bare Flask JSON endpoint on the same granian
+        shape (bench/bare_app.py), in alternating rounds."""
+        self.log("row 0: /healthz against a bare Flask JSON endpoint, both on granian")
+        limen = self.deployment(
+            "floor", self.pg.create_database("bench_floor"), LIMEN_RATELIMIT_ENABLED="true"
+        )
+        limen.start_web()
+        port = free_port()
+        with (self.tmp / "bare-web.log").open("ab") as log:
+            bare = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                [
+                    sys.executable, "-m", "granian", "--interface", "wsgi",
+                    "--host", "127.0.0.1", "--port", str(port),
+                    "--workers", str(WEB_WORKERS), "--blocking-threads", str(WEB_THREADS),
+                    "--backlog", "2048", "--no-ws", "bare_app:app",
+                ],
+                cwd=ROOT / "bench",
+                env=limen.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/healthz", what="bare Flask on granian")
+            shapes = {
+                "limen": Wrk(f"{limen.url}/healthz", get_lua({})),
+                "bare": Wrk(f"http://127.0.0.1:{port}/healthz", get_lua({})),
+            }
+            for shape in shapes.values():
+                shape.connections = self.args.connections
+                shape.run(2)
+            results = alternate(
+                {n: (lambda s=s: s.run(self.seconds())) for n, s in shapes.items()},
+                self.args.rounds,
+            )
+        finally:
+            stop_process(bare)
+            limen.stop()
+        self.details["floor"] = {n: [r.__dict__ for r in rs] for n, rs in results.items()}
+        mine, base = median_rps(results["limen"]), median_rps(results["bare"])
+        failed = sum(r.failed for rs in results.values() for r in rs)
+        self.rows.append(
+            Row(
+                0,
+                "/healthz (granian, as limen-server run serves it; rate limits on) vs a bare "
+                "Flask JSON endpoint on granian",
+                f"{mine:.0f} req/s (p99 {median_of(results['limen'], 'p99_ms'):.1f} ms)",
+                f"{base:.0f} req/s (p99 {median_of(results['bare'], 'p99_ms'):.1f} ms)",
+                mine / base,
+                ">= 0.70",
+                mine / base >= 0.70 and failed == 0,
+                f"{failed} failed" if failed else "",
+            )
+        )
+
     # -- 1. cost of authentication -----------------------------------------------------------
     def row_auth_cost(self) -> None:
         dep, secs = self.main, self.seconds()
@@ -482,7 +541,7 @@ class Bench:
         refused_at: dict[str, float] = {}
         server_log = dep.access_log
         for line in server_log.read_text(errors="replace").splitlines():
-            if '"status": 401' not in line:
+            if '"status":401' not in line.replace(" ", ""):  # orjson writes no spaces
                 continue
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 entry = json.loads(line)
@@ -696,6 +755,55 @@ class Bench:
                 f"login flood vs this control: {during / controlled:.2f}",
             )
         )
+        self.row_login_flood_limited(body)
+
+    def row_login_flood_limited(self, body: str) -> None:
+        """The same flood against a deployment with production sign-in limits on: past the
+        per-address limit the flood is answered by the flood gate, before Flask."""
+        secs = self.seconds()
+        dep = self.deployment(
+            "limited", self.pg.create_database("bench_limited"), LIMEN_RATELIMIT_ENABLED="true"
+        )
+        dep.start_web()
+        try:
+            self.seed(dep, "user", "analyst@bench.example", PASSWORD, "analyst")
+            token = self.bearer_login(dep, "analyst@bench.example")
+            me = Wrk(
+                f"{dep.url}/api/v1/me",
+                get_lua({"Authorization": f"Bearer {token}"}),
+                connections=self.args.connections,
+            )
+            flood = Wrk(
+                f"{dep.url}/auth/login",
+                post_lua(body, {"Content-Type": "application/json"}),
+                connections=16,
+            )
+
+            def under() -> WrkResult:
+                proc = flood.start(secs + 2)
+                time.sleep(1.0)
+                result = me.run(secs)
+                proc.communicate(timeout=secs + 60)
+                return result
+
+            results = alternate({"alone": lambda: me.run(secs), "flood": under}, self.args.rounds)
+        finally:
+            dep.stop()
+        alone, during = median_rps(results["alone"]), median_rps(results["flood"])
+        failed = sum(r.failed for r in results["flood"])
+        self.details["login_limited"] = {n: [r.__dict__ for r in rs] for n, rs in results.items()}
+        self.rows.append(
+            Row(
+                6,
+                "/api/v1/me during a login flood vs alone, production sign-in limits on",
+                f"{during:.0f} req/s (p99 {median_of(results['flood'], 'p99_ms'):.1f} ms)",
+                f"{alone:.0f} req/s",
+                during / alone,
+                ">= 0.70",
+                during / alone >= 0.70 and failed == 0,
+                f"{failed} failed" if failed else "",
+            )
+        )
 
     # -- 7. memory ---------------------------------------------------------------------------
     def row_memory(self) -> None:
@@ -781,6 +889,7 @@ def kid_of(token: str) -> str:
 
 
 ROWS: dict[int, Callable[[Bench], None]] = {
+    0: Bench.row_floor,
     1: Bench.row_auth_cost,
     2: Bench.row_api_key_scale,
     3: Bench.row_token_endpoint,

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import logs, security, transactions
+from webapp import logs, ratelimits, security, transactions
 from webapp.extensions import MIGRATIONS, csrf, db, limiter, migrate, redis_store
 from webapp.settings import Settings, development_secret, unknown_variables
 
@@ -100,7 +100,9 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
         static_folder=str(Path(__file__).resolve().parent.parent / "static"),
     )
     app.config.update(_flask_config(s))
+    app.session_interface = security.LazySessionInterface()
     app.extensions["limen.settings"] = s
+    ratelimits.install_flood_gate(app, limiter)  # inside ProxyFix: the limiter's address
     if s.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
@@ -109,11 +111,12 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
             x_host=s.trusted_proxies,
         )
 
-    logs.configure(s.effective_log_format, s.log_level)
+    logs.configure(s.effective_log_format, s.log_level, s.log_flush_seconds)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimits.checked_only_where_declared(app, limiter)  # limits live on their views
     redis_store.init_app(app, s.redis_url)
     _build_identity(app, s)
     from webapp import jobs
@@ -134,7 +137,7 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(oauth.wellknown)
     app.register_blueprint(portal.bp)
     errors.register_app_errors(app)
-    logs.init_app(app)
+    logs.init_app(app, success_sample=s.log_success_sample)
     inputs.init_app(app)  # after the request id is set, so refusals are logged with it
     security.init_app(app, hsts=s.issuer.startswith("https://"))
     transactions.init_app(app)  # last registered, so the first after_request to run

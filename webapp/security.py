@@ -1,11 +1,15 @@
-"""Security headers on every response, and the one place a response's CSP may widen."""
+"""Security headers on every response, the one place a response's CSP may widen, and the
+session cookie interface that opens Flask's session only for requests carrying the cookie."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g
+from flask import Flask, Request, Response, g
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -50,16 +54,66 @@ def allow_form_action(source: str) -> None:
         sources.append(source)
 
 
+def static_headers(*, hsts: bool) -> tuple[tuple[str, str], ...]:
+    """The headers every response carries, built once at start-up (the CSP is the default
+    policy; a response that widened ``form-action`` gets its own, see ``allow_form_action``)."""
+    headers = [
+        ("Content-Security-Policy", csp()),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    if hsts:
+        headers.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+    return tuple(headers)
+
+
 def init_app(app: Flask, *, hsts: bool) -> None:
+    fixed = static_headers(hsts=hsts)
+    names = tuple(name.lower() for name, _ in fixed)
+
     @app.after_request
     def _headers(response: Response) -> Response:
         h = response.headers
-        h.setdefault("Content-Security-Policy", csp(tuple(g.get(FORM_ACTION_KEY, ()))))
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if hsts:
-            h.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        # One pass over what the view set (a view may set its own CSP, e.g. a widened one),
+        # then the rest in one extend: no per-header scan, no policy string per response.
+        present = {key.lower() for key, _ in h.items()}
+        widened = g.get(FORM_ACTION_KEY)
+        if widened and "content-security-policy" not in present:
+            h["Content-Security-Policy"] = csp(tuple(widened))
+            present.add("content-security-policy")
+        h.extend([pair for pair, name in zip(fixed, names, strict=True) if name not in present])
         return response
+
+
+class LazySessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, unchanged for a request that carries the session
+    cookie (the portal's sign-in and upstream flows). A request without it — every bearer,
+    API-key and OAuth client call — gets an empty session without building a serializer or
+    reading anything; the serializer itself is built once per secret, not per request.
+
+    Nothing is dropped: a session written during such a request is saved as before, and a
+    cookie that is present is verified exactly as Flask does."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[Any, URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer for the app's current secret (and fallbacks), built once."""
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
+        key = (app.secret_key, tuple(fallbacks))
+        found = self._serializers.get(key)
+        if found is None:
+            built = super().get_signing_serializer(app)
+            if built is None:
+                return None
+            self._serializers = {key: built}  # one secret in use: keep one serializer
+            found = built
+        return found
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class() if app.secret_key else None
+        return super().open_session(app, request)

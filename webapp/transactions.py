@@ -26,7 +26,10 @@ log = structlog.get_logger("limen.http")
 
 def end_unit_of_work(response: Response) -> Response:
     """Commit or roll back the request's transaction according to its answer."""
-    if not db.session.registry.has():  # the request never touched the database
+    if not db.session.registry.has():
+        # The request never opened a database session (/healthz, a cached verification, a
+        # token from cached clients): there is no transaction and no after-commit effect to
+        # run (effects live on a session), so none is built just to commit nothing.
         return response
     session = cast(DbSession, db.session)
     status = response.status_code

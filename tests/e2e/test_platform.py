@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import httpx
 
@@ -88,6 +89,7 @@ def test_logs_are_json_with_request_ids_and_no_secrets(api: Api, server: LiveSer
     tokens = api.login(account)
     api.me(tokens["access_token"])
     httpx.post(f"{server.url}/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    time.sleep(1.0)  # request lines are written every LIMEN_LOG_FLUSH_SECONDS (0.5 s)
     text = server.log_text()
     for secret in (
         tokens["access_token"],

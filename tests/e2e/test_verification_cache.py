@@ -91,3 +91,37 @@ def test_reuse_is_served_from_the_cache_and_max_age_bounds_it(
             assert (me(node, headers).status_code == 200) is still_accepted
         time.sleep(2.5)
         assert me(cached, headers).status_code == 401
+
+
+def exists_calls(url: str) -> int:
+    stats = redis.Redis.from_url(url).info("commandstats")
+    return int(stats.get("cmdstat_exists", {}).get("calls", 0))
+
+
+def test_a_refreshed_token_of_a_checked_session_costs_no_session_read(
+    api: Api, deployment, redis_server
+):
+    """First-seen tokens of a session this process already checked (a refresh mints them)
+    skip the session read; the logout that ends the session still refuses them everywhere."""
+    account = api.register()
+    tokens = api.login(account)
+    old = api.bearer(tokens["access_token"])
+    warm(deployment, old)
+    fresh = []
+    for _ in range(3):
+        answer = api.http.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert answer.status_code == 200, answer.text
+        tokens = answer.json()
+        fresh.append(api.bearer(tokens["access_token"]))
+    before = exists_calls(redis_server.url)
+    for headers in fresh:
+        for node in deployment:
+            assert me(node, headers).status_code == 200
+    assert exists_calls(redis_server.url) == before  # six first-seen tokens, no session read
+    out = httpx.post(f"{deployment[0].url}/auth/logout", headers=fresh[-1], timeout=30)
+    assert out.status_code == 204
+    for headers in (old, *fresh):
+        for node in reversed(deployment):
+            refused = me(node, headers)
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["cause"] == "revoked_session"

@@ -28,6 +28,7 @@ from .delegation import Holder, hand_on
 from .emails import EmailPolicy
 from .errors import InvalidCredentials, InvalidRefreshToken, MfaRequired
 from .key_lifecycle import KeyLifecycle
+from .key_usage import KeyUsage
 from .lockout import UnknownAddressLockout
 from .mfa import Mfa
 from .oauth import OAuthService
@@ -124,7 +125,9 @@ class Identity:
             lockout_seconds=settings.lockout_seconds,
             min_length=settings.password_min_length,
         )
-        self.api_keys = ApiKeyService(db, self.audit, clock, self.invalidation)
+        self.api_keys = ApiKeyService(
+            db, self.audit, clock, self.invalidation, KeyUsage(redis_client, clock)
+        )
         self.verifier = Verifier(self.tokens, self.sessions, self.api_keys, self.verify_cache)
         self.clients = ClientRegistry(db, self.audit, clock, self.invalidation)
         self.codes = AuthorizationCodes(db, self.revocation, self.audit, clock)

@@ -11,16 +11,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from webapp.models import ApiKey, User
 
 from .audit import AuditLog
 from .crypto import crc32_base62, digests_equal, random_base62, sha256_hex
-from .db import keep_on_refusal
 from .delegation import Holder, hand_on
 from .errors import InvalidToken, NotFound, PolicyViolation
+from .key_usage import KeyUsage
 from .principal import Principal, RequestMeta
 from .rbac import ALL_PERMISSIONS
 from .verify_cache import Invalidation
@@ -79,11 +79,13 @@ class ApiKeyService:
         audit: AuditLog,
         clock: Callable[[], datetime],
         invalidation: Invalidation,
+        usage: KeyUsage,
     ) -> None:
         self._db = db
         self._audit = audit
         self._clock = clock
         self._invalidation = invalidation
+        self.usage = usage
 
     # -- management ----------------------------------------------------------------------
     def create(
@@ -252,14 +254,9 @@ class ApiKeyService:
         if not owner.is_active:
             raise InvalidToken("The API key's owner is disabled.", "revoked")
         if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-            # At most one write per key per minute, not one per request.
-            self._db.execute(
-                update(ApiKey)
-                .where(ApiKey.id == key.id)
-                .values(last_used_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            keep_on_refusal(self._db)  # a use is a fact, whatever the request's answer
+            # Noted in Redis, never written here: the api_keys.flush_usage job writes it to
+            # the database (key_usage.py), so a verification is one read and no commit.
+            self.usage.note(key.id, now)
         return Principal(
             sub=owner.id,
             roles=owner.role_names,

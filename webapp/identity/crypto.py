@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
+import os
 import secrets
 import zlib
 
@@ -13,6 +15,27 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+class UniqueIds:
+    """Identifiers that must be unique, not secret (a JWT's ``jti``, a request id): a random
+    per-process prefix (``prefix_bytes`` from the OS CSPRNG, drawn once) and a counter. One
+    random draw per process instead of one per identifier; a forked child draws its own.
+    Never use it for anything a guess could abuse (session ids, secrets, codes)."""
+
+    def __init__(self, prefix_bytes: int = 12, sep: str = "") -> None:
+        self._prefix_bytes = prefix_bytes
+        self._sep = sep
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._prefix = secrets.token_urlsafe(self._prefix_bytes) + self._sep
+        self._count = itertools.count(1)
+
+    def next(self) -> str:
+        """A fresh identifier: the prefix and the next number (base 16)."""
+        return f"{self._prefix}{next(self._count):x}"
 
 
 def random_base62(length: int) -> str:

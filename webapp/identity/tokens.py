@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import RefreshFamily, RefreshToken, Session
 
 from .audit import AuditLog
-from .crypto import sha256_hex
+from .crypto import UniqueIds, sha256_hex
 from .db import after_commit, execute_dml, rollback_undo
 from .errors import InvalidRefreshToken, InvalidToken, RefreshReuseDetected
 from .principal import RequestMeta
@@ -45,6 +45,7 @@ RETRY_KEY = "limen:refresh-retry:{digest}"
 SERVICE_SESSION_KEY = "limen:service-session:{client}:{scopes}"
 SERVICE_SESSION_SECONDS = 3600
 CLOCK_LEEWAY = 5
+JTIS = UniqueIds()  # access tokens' jti: unique (RFC 9068 §2.2), inside the signature
 
 
 def _b64url(segment: str) -> bytes:
@@ -237,7 +238,7 @@ class TokenService:
             "aud": self.audience,
             "exp": exp,
             "iat": iat,
-            "jti": secrets.token_urlsafe(16),
+            "jti": JTIS.next(),  # unique, not secret: no CSPRNG draw per token
             "client_id": grant.client_id,
             "scope": " ".join(grant.scopes),
             "sid": sid,

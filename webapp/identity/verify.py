@@ -74,7 +74,9 @@ class Verifier:
         if source == "x-api-key":
             raise InvalidToken("X-API-Key carries API keys (limen_...), not JWTs.", "wrong_type")
         claims = self._tokens.decode_access(value)
-        if not self._sessions.exists(claims["sid"]):
+        # The session check is still made for every token: once per session per process, then
+        # from the cache that every revocation empties before it returns (verify_cache).
+        if not self._cache.session_live(claims["sid"], self._sessions.exists):
             raise InvalidToken(
                 "The session behind this token has been signed out (logout or revocation). "
                 "Sign in again.",

@@ -61,6 +61,7 @@ class VerificationCache:
         self._monotonic = monotonic
         self._entries: dict[bytes, tuple[Principal, float]] = {}
         self._memo: dict[str, tuple[Any, float]] = {}
+        self._live_sessions: dict[str, float] = {}
         self._lock = threading.Lock()
         self._epoch = 0
         self._live_until = 0.0
@@ -107,6 +108,7 @@ class VerificationCache:
             self._epoch += 1
             self._entries = {}
             self._memo = {}
+            self._live_sessions = {}
 
     # -- the verifier's side -------------------------------------------------------------
     def get(self, key: bytes) -> Principal | None:
@@ -143,6 +145,29 @@ class VerificationCache:
                 for stale in list(self._entries)[: max(1, self.max_entries // 8)]:
                     del self._entries[stale]
             self._entries[key] = (principal, deadline)
+
+    def session_live(self, sid: str, check: Callable[[str], bool]) -> bool:
+        """Whether session ``sid`` is live: ``check(sid)`` (a Redis read) once per session per
+        process, then remembered under the same rules as verifications — at most ``max_age``,
+        emptied by every invalidation (logout and every revocation broadcast before they
+        return), a fill that raced an invalidation discarded. Only "live" is remembered: a
+        session that is gone stays gone. So a token first seen here for a session already
+        checked (a refresh mints new tokens for the same session) costs no round trip."""
+        if not self.live:
+            return check(sid)
+        until = self._live_sessions.get(sid)
+        if until is not None and self._now() < until:
+            return True
+        epoch = self._epoch
+        alive = check(sid)
+        if alive:
+            with self._lock:
+                if epoch == self._epoch:
+                    if len(self._live_sessions) >= self.max_entries:
+                        for stale in list(self._live_sessions)[: max(1, self.max_entries // 8)]:
+                            del self._live_sessions[stale]
+                    self._live_sessions[sid] = self._now() + self.max_age
+        return alive
 
     def memo(self, key: str, load: Callable[[], Any]) -> Any:
         """``load()``, remembered under the same rules as verifications (``max_age``, emptied

@@ -126,6 +126,12 @@ def credentials_maintain(ctx: Context) -> dict[str, Any]:
     }
 
 
+@job("api_keys.flush_usage")
+def api_keys_flush_usage(ctx: Context) -> dict[str, Any]:
+    """Write the API keys' last use, noted in Redis by verification, to the database."""
+    return {"keys_updated": ctx.identity.api_keys.usage.flush(ctx.identity.db)}
+
+
 # -- back-channel logout --------------------------------------------------------------------------
 @job("backchannel.deliver")
 def backchannel_deliver(ctx: Context, delivery_id: str) -> dict[str, Any]:

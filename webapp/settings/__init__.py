@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     ratelimit_enabled: bool = True
     log_format: Literal["json", "console"] | None = None
     log_level: str = "INFO"
+    # Request log lines are queued in memory and written this often (and at exit) by one
+    # thread per process; successful requests are logged at this rate (1.0 = every one),
+    # errors (status >= 400) always.
+    log_flush_seconds: float = Field(0.5, gt=0, le=10)
+    log_success_sample: float = Field(1.0, ge=0, le=1)
     trusted_proxies: int = Field(0, ge=0, le=5)
 
     # Sections, read from the same environment (explicit overrides replace a whole section).

@@ -15,6 +15,7 @@ DEFAULT_INTERVALS = {
     "credentials.maintain": 900,
     "backchannel.sweep": 60,
     "purge": 3600,
+    "api_keys.flush_usage": 30,  # API keys' last use, noted in Redis, to the database
 }
 
 

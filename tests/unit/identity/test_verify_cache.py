@@ -118,3 +118,63 @@ def test_size_zero_turns_it_off():
     cache = clocks.cache(size=0)
     cache.mark_live()
     assert not cache.live
+
+
+class SessionRecords:
+    """What the session store answers (a set of live sids), counting the reads."""
+
+    def __init__(self, *live: str) -> None:
+        self.live = set(live)
+        self.reads = 0
+
+    def exists(self, sid: str) -> bool:
+        self.reads += 1
+        return sid in self.live
+
+
+def test_a_session_is_checked_once_per_process_until_max_age():
+    clocks = Clocks()
+    cache = clocks.cache(max_age=30)
+    cache.mark_live()
+    records = SessionRecords("s1")
+    assert [cache.session_live("s1", records.exists) for _ in range(5)] == [True] * 5
+    assert records.reads == 1
+    clocks.wall += 30.1  # max age: checked again
+    assert cache.session_live("s1", records.exists) and records.reads == 2
+
+
+def test_invalidation_forgets_live_sessions_and_gone_ones_are_never_kept():
+    clocks = Clocks()
+    cache = clocks.cache()
+    cache.mark_live()
+    records = SessionRecords("s1")
+    assert cache.session_live("s1", records.exists)
+    records.live.discard("s1")  # logout deletes the record, then broadcasts
+    cache.clear()
+    assert cache.session_live("s1", records.exists) is False
+    assert cache.session_live("s1", records.exists) is False
+    assert records.reads == 3  # a gone session is read every time, never remembered
+
+
+def test_a_session_check_racing_an_invalidation_is_not_kept():
+    clocks = Clocks()
+    cache = clocks.cache()
+    cache.mark_live()
+    records = SessionRecords("s1")
+
+    def slow_exists(sid: str) -> bool:
+        alive = records.exists(sid)  # read before the record went away ...
+        cache.clear()  # ... and the broadcast arrived before the fill
+        return alive
+
+    assert cache.session_live("s1", slow_exists) is True
+    records.live.discard("s1")
+    assert cache.session_live("s1", records.exists) is False
+
+
+def test_no_session_is_remembered_while_the_cache_is_not_live():
+    clocks = Clocks()
+    cache = clocks.cache()
+    records = SessionRecords("s1")
+    assert cache.session_live("s1", records.exists) and cache.session_live("s1", records.exists)
+    assert records.reads == 2
