@@ -14,6 +14,7 @@ from datetime import datetime
 import redis
 from sqlalchemy.orm import Session as DbSession
 
+from webapp.authz import DecisionPoint, PolicyStore
 from webapp.models import RefreshFamily, User, utcnow
 from webapp.settings import Settings
 
@@ -143,6 +144,9 @@ class Identity:
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
         self.consents = Consents(db, clock)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
+        # Authorization (webapp.authz): the policy store and the one decision point.
+        self.policies = PolicyStore(db, self.audit, clock, self.invalidation)
+        self.authz = DecisionPoint(self.policies, self.verify_cache)
         # What the background jobs use (webapp.jobs holds no services of its own).
         self.key_lifecycle = KeyLifecycle(db, self.keys, self.audit, clock)
         self.credential_rotation = CredentialRotation(
