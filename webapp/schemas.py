@@ -357,3 +357,20 @@ class OrgOut(Out):
 
 class MemberPut(Strict):
     teams: list[str] = Field(default_factory=list, max_length=100)
+
+
+class DecisionCase(Strict):
+    """One expected decision: ``limen policy test`` files hold a list of these."""
+
+    name: str = Field("", max_length=200)
+    subject: EntityRef
+    action: str = Field(min_length=1, max_length=200, examples=["read"])
+    resource: EntityRef
+    context: dict[str, Any] = Field(default_factory=dict)
+    expect: Literal["allow", "deny"]
+
+
+class PolicyTest(PolicyDocument):
+    """A candidate policy document and the decisions it must make."""
+
+    cases: list[DecisionCase] = Field(min_length=1, max_length=1000)

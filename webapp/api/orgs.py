@@ -8,17 +8,22 @@ from typing import Any
 from flask import Response, jsonify
 from sqlalchemy import select
 
+from webapp.authz import BadDecisionRequest, Request
+from webapp.authz.engine import Snapshot
+from webapp.authz.schema import USER
 from webapp.extensions import db, identity
 from webapp.http import current_principal, parse_body, require
 from webapp.identity.errors import NotFound
 from webapp.models import AuthzPolicyVersion, User
 from webapp.openapi import documented
 from webapp.schemas import (
+    DecisionCase,
     EntitiesPut,
     MemberPut,
     OrgCreate,
     OrgOut,
     PolicyDocument,
+    PolicyTest,
     PolicyVersionOut,
     RollbackRequest,
 )
@@ -150,6 +155,40 @@ def validate_policies(org_id: str) -> Response:
     body = parse_body(PolicyDocument)
     identity().policies.check(org_id, body.schema_, body.policies, body.links_data())
     return jsonify({"valid": True})
+
+
+def _run_case(snapshot: Snapshot, case: DecisionCase) -> dict[str, Any]:
+    result: dict[str, Any] = {"name": case.name, "expected": case.expect}
+    subject_id = case.subject.id
+    if case.subject.type == USER:
+        subject_id = identity().emails.key_or_none(subject_id) or subject_id
+    try:
+        request = Request(
+            (case.subject.type, subject_id),
+            snapshot.action(case.action),
+            (case.resource.type, case.resource.id),
+            case.context,
+        )
+        decision = snapshot.decide(request)
+    except BadDecisionRequest as exc:
+        return result | {"decision": None, "passed": False, "error": exc.detail}
+    outcome = "allow" if decision.allowed else "deny"
+    return result | {
+        "decision": outcome,
+        "passed": outcome == case.expect,
+        "policies": decision.reasons,
+    }
+
+
+@bp.post("/orgs/<org_id>/policies/test")
+@documented("Run expected decisions against a candidate policy document", body=PolicyTest)
+@require("authz:read")
+def test_policies(org_id: str) -> Response:
+    body = parse_body(PolicyTest)
+    candidate = identity().policies.check(org_id, body.schema_, body.policies, body.links_data())
+    results = [_run_case(candidate, case) for case in body.cases]
+    failed = sum(1 for r in results if not r["passed"])
+    return jsonify({"results": results, "passed": len(results) - failed, "failed": failed})
 
 
 @bp.get("/orgs/<org_id>/policies/versions")

@@ -186,6 +186,17 @@ class Snapshot:
                 "unknown-action",
             )
 
+    def action(self, name: str) -> str:
+        """A Cedar action uid from ``Ns::Action::"name"`` or a bare name unique in the schema."""
+        known = self.schema.actions
+        found = [name] if "::" in name else [a for a in known if _action_uid(a)[1] == name]
+        if len(found) == 1:
+            return found[0]
+        raise BadDecisionRequest(
+            f"Unknown action {name!r}; the schema declares: {', '.join(sorted(known))}.",
+            "unknown-action",
+        )
+
     def applicable(self, principal: set[Uid], action: str, resource: set[Uid]) -> frozenset[str]:
         """Ids of the policies whose scope can match these ancestors and this action."""
         actions = {_action_uid(action), *(_action_uid(a) for a in self.schema.actions[action])}

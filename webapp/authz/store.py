@@ -272,13 +272,18 @@ class PolicyStore:
         self._db.delete(row)
         self._changed(org, "authz.entity_deleted", actor, type=type_, id=eid)
 
-    def check(self, org_id: str, schema: Any, policies: str, links: list[dict[str, Any]]) -> None:
-        """Everything ``save`` checks, without saving (``limen policy validate``)."""
+    def check(
+        self, org_id: str, schema: Any, policies: str, links: list[dict[str, Any]]
+    ) -> Snapshot:
+        """Everything ``save`` checks, without saving (``limen policy validate``); returns
+        the candidate as a snapshot over today's members and resources (``policy test``)."""
         self.org(org_id)
         checked, table = self._checked(schema, policies, links)
         resources = self.resources(org_id)
         self._validate_entities(resources, checked)
-        self._ensure_administrator(org_id, checked, table, self.members(org_id), resources)
+        members = self.members(org_id)
+        self._ensure_administrator(org_id, checked, table, members, resources)
+        return Snapshot.build(org_id, 0, checked, table, members, resources)
 
     # -- the checks --------------------------------------------------------------------------
     def _checked(

@@ -8,7 +8,6 @@ does not know is a 400 problem; a deny of a well-formed request is a 200 answer.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -71,20 +70,6 @@ def configuration() -> Response:
     return response
 
 
-def _action(org_id: str, name: str) -> str:
-    """A Cedar action uid from ``Ns::Action::"name"`` or a bare name unique in the schema."""
-    known = identity().authz.snapshot(org_id).schema.actions
-    if "::" in name:
-        return name
-    found = [uid for uid in known if json.loads(uid.rpartition("::")[2]) == name]
-    if len(found) == 1:
-        return found[0]
-    raise BadDecisionRequest(
-        f"Unknown action {name!r}; the schema declares: {', '.join(sorted(known))}.",
-        "unknown-action",
-    )
-
-
 def _resolve(item: Evaluation) -> tuple[str, Request]:
     """The organisation and the Cedar request of one evaluation (defaults already merged)."""
     if item.subject is None or item.action is None or item.resource is None:
@@ -100,7 +85,7 @@ def _resolve(item: Evaluation) -> tuple[str, Request]:
         subject_id = identity().emails.key_or_none(subject_id) or subject_id
     request = Request(
         (item.subject.type, subject_id),
-        _action(org_id, item.action.name),
+        identity().authz.snapshot(org_id).action(item.action.name),
         (item.resource.type, item.resource.id),
         context,
     )
