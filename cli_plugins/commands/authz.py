@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
 
+from ..authorize import USER_TYPE
+from ..authorize import as_entity as entity
 from ..errors import LimenError, UsageError
 from ..options import json_option, profile_options, runtime
 from ..output import print_json, print_table
@@ -24,8 +25,6 @@ from ..output import print_json, print_table
 if TYPE_CHECKING:
     from ..runtime import Runtime
 
-UID = re.compile(r'^(?P<type>[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)::"(?P<id>.*)"$')
-USER_TYPE = "Limen::User"
 
 org_option = click.option(
     "--org", required=True, envvar="LIMEN_ORG", help="The organisation (or LIMEN_ORG)."
@@ -38,16 +37,6 @@ dir_option = click.option(
     show_default=True,
     help="Directory with policies.cedar, schema.json and links.json.",
 )
-
-
-def entity(text: str, default_type: str | None = None) -> dict[str, str]:
-    """``Type::"id"`` (Cedar's form), or a bare id when a default type applies."""
-    match = UID.match(text)
-    if match:
-        return {"type": match["type"], "id": json.loads(f'"{match["id"]}"')}
-    if default_type:
-        return {"type": default_type, "id": text}
-    raise UsageError(f"{text!r} is not an entity.", 'Write it as Type::"id", e.g. Acme::File::"a".')
 
 
 def _call(rt: Runtime, method: str, path: str, **kwargs: Any) -> httpx.Response:
