@@ -70,7 +70,11 @@ def list_orgs() -> Response:
 
 
 @bp.post("/orgs")
-@documented("Create an organisation; you become its first administrator", body=OrgCreate)
+@documented(
+    "Create an organisation; you become its first administrator",
+    body=OrgCreate,
+    responses={201: None},
+)
 @require("authz:write")
 def create_org() -> tuple[Response, int]:
     body = parse_body(OrgCreate)
@@ -133,7 +137,11 @@ def get_policies(org_id: str) -> Response:
 
 
 @bp.put("/orgs/<org_id>/policies")
-@documented("Save a new policy version (validated by Cedar first)", body=PolicyDocument)
+@documented(
+    "Save a new policy version (validated by Cedar first)",
+    body=PolicyDocument,
+    responses={201: None},
+)
 @require("authz:write")
 def put_policies(org_id: str) -> tuple[Response, int]:
     body = parse_body(PolicyDocument)
@@ -208,7 +216,11 @@ def policy_version(org_id: str, version: int) -> Response:
 
 
 @bp.post("/orgs/<org_id>/policies/rollback")
-@documented("Make an old version current again (as a new version)", body=RollbackRequest)
+@documented(
+    "Make an old version current again (as a new version)",
+    body=RollbackRequest,
+    responses={201: None},
+)
 @require("authz:write")
 def rollback_policies(org_id: str) -> tuple[Response, int]:
     body = parse_body(RollbackRequest)

@@ -9,14 +9,12 @@ While the listener is down, each decision re-reads the organisation's revision i
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
+# Identity (the core's composition root) builds the authorization services: load it first so
+# that importing any authz module on its own (a script, the benchmark) resolves in one order.
+import webapp.identity  # noqa: F401
 
-import structlog
-
-from webapp.identity.verify_cache import VerificationCache
-
-from .engine import Decision, Request, Snapshot
+from .decisions import DecisionPoint
+from .engine import Decision, Request
 from .errors import BadDecisionRequest, NoAdministrator, PolicyInvalid
 from .store import PolicyStore
 
@@ -29,52 +27,3 @@ __all__ = [
     "PolicyStore",
     "Request",
 ]
-
-log = structlog.get_logger("limen.authz")
-
-
-@dataclass(frozen=True)
-class _Kept:
-    snapshot: Snapshot
-    epoch: int
-
-
-class DecisionPoint:
-    """Decides requests for any organisation on parsed, current policies."""
-
-    def __init__(self, store: PolicyStore, cache: VerificationCache) -> None:
-        self._store = store
-        self._cache = cache
-        self._kept: dict[str, _Kept] = {}
-        self._lock = threading.Lock()
-
-    def snapshot(self, org_id: str) -> Snapshot:
-        """The organisation's current snapshot: kept, revalidated, or loaded."""
-        epoch = self._cache.epoch
-        kept = self._kept.get(org_id)
-        if kept is not None and self._cache.live and kept.epoch == epoch:
-            return kept.snapshot
-        revision = self._store.revision(org_id)
-        if kept is not None and revision == kept.snapshot.revision:
-            snapshot = kept.snapshot  # other news emptied the caches; ours did not change
-        else:
-            snapshot = self._store.snapshot(org_id)
-        with self._lock:
-            if self._cache.epoch == epoch:
-                self._kept[org_id] = _Kept(snapshot, epoch)
-        return snapshot
-
-    def decide(self, org_id: str, request: Request, *, client: str | None = None) -> Decision:
-        """Cedar's decision, written to the decision log with the policies that made it."""
-        decision = self.snapshot(org_id).decide(request)
-        log.info(
-            "authz.decision",
-            org=org_id,
-            principal=f"{request.principal[0]}::{request.principal[1]}",
-            action=request.action,
-            resource=f"{request.resource[0]}::{request.resource[1]}",
-            allowed=decision.allowed,
-            reasons=[r.get("id", r["policy"]) for r in decision.reasons],
-            client=client,
-        )
-        return decision

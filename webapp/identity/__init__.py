@@ -14,7 +14,8 @@ from datetime import datetime
 import redis
 from sqlalchemy.orm import Session as DbSession
 
-from webapp.authz import DecisionPoint, PolicyStore
+from webapp.authz.decisions import DecisionPoint
+from webapp.authz.store import PolicyStore
 from webapp.models import RefreshFamily, User, utcnow
 from webapp.settings import Settings
 
