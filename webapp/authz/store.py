@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 import cedarpy
+import structlog
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
@@ -27,6 +28,7 @@ from . import schema as cs
 from .engine import Member, Request, Snapshot, policy_table
 from .errors import NoAdministrator, PolicyInvalid
 
+log = structlog.get_logger("limen.authz")
 ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -230,6 +232,44 @@ class PolicyStore:
         self._db.flush()
         self._ensure_current_administrator(org_id)
         self._changed(org, "authz.member_set", actor, user_id=user.id, teams=sorted(set(teams)))
+
+    def sync_teams(self, org_id: str, user: User, groups: Iterable[str], *, source: str) -> bool:
+        """Make ``user``'s teams from ``source`` (an upstream provider) exactly ``groups``,
+        keeping teams an administrator gave by hand. Never blocks a sign-in: a missing
+        organisation or a change that would leave no administrator is logged and skipped.
+        Returns whether anything changed."""
+        org = self._db.get(AuthzOrg, org_id)
+        if org is None:
+            log.warning("authz.team_sync_skipped", org=org_id, reason="no such organisation")
+            return False
+        rows = list(
+            self._db.scalars(
+                select(AuthzMembership).where(
+                    AuthzMembership.org_id == org_id, AuthzMembership.user_id == user.id
+                )
+            )
+        )
+        manual = {r.team for r in rows if r.source != source}
+        synced = {r.team for r in rows if r.source == source} - {""}
+        wanted = {g for g in groups if NAME.match(g)} - manual
+        in_org = any(r.team == "" for r in rows)
+        if synced == wanted and in_org:
+            return False
+        for row in rows:
+            if row.source == source and row.team not in wanted and row.team != "":
+                self._db.delete(row)
+        if not in_org:
+            self._db.add(AuthzMembership(org_id=org_id, user_id=user.id, team="", source=source))
+        for team in sorted(wanted - synced):
+            self._db.add(AuthzMembership(org_id=org_id, user_id=user.id, team=team, source=source))
+        self._db.flush()
+        try:
+            self._ensure_current_administrator(org_id)
+        except NoAdministrator:
+            log.warning("authz.team_sync_refused", org=org_id, user_id=user.id)
+            return False
+        self._changed(org, "authz.teams_synced", source, user_id=user.id, teams=sorted(wanted))
+        return True
 
     def remove_member(self, org_id: str, user: User, *, actor: str) -> None:
         """Take ``user`` out of the organisation and all its teams."""

@@ -215,6 +215,10 @@ class Identity:
     ) -> TokenSet:
         """Sign in someone an upstream provider vouched for, provisioning them if new."""
         user = self.provisioner.sign_in(profile, policy, meta)
+        if policy.teams_org:  # team membership follows the provider's groups
+            self.policies.sync_teams(
+                policy.teams_org, user, profile.groups, source=f"upstream:{profile.provider}"
+            )
         grant = self.user_grant(user, FIRST_PARTY_CLIENT, f"upstream:{profile.provider}")
         return self.tokens.start_session(grant, meta)
 

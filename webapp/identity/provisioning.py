@@ -28,6 +28,7 @@ class RolePolicy:
     role_map: dict[str, str] = field(default_factory=dict)  # upstream group -> Limen role
     default_role: str | None = "analyst"
     link_by_email: bool = False
+    teams_org: str | None = None  # the organisation whose teams follow the groups
 
     def roles_for(self, groups: Iterable[str]) -> list[str]:
         mapped = {self.role_map[g] for g in groups if g in self.role_map}
