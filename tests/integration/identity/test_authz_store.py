@@ -149,3 +149,24 @@ def test_entities_must_fit_the_schema(core, acme):
         with pytest.raises(PolicyInvalid):
             store.put_entities(org_id, [entity], actor=admin.id)
     assert {e["uid"]["id"] for e in store.resources(org_id)} == {"analytics", "report.csv"}
+
+
+def test_team_sync_keeps_hand_given_teams_and_never_removes_the_last_admin(core, acme):
+    org_id, admin, ana = acme
+    store = core.identity.policies
+
+    def teams(user) -> tuple[str, ...]:
+        return {m.email: m.teams for m in store.members(org_id)}.get(user.email_normalized, ())
+
+    assert store.sync_teams(org_id, ana, ["ops", "bad name!", "data"], source="upstream:corp")
+    assert teams(ana) == ("data", "ops")  # data was given by hand; "bad name!" skipped
+    assert not store.sync_teams(org_id, ana, ["ops", "data"], source="upstream:corp")
+    assert store.sync_teams(org_id, ana, [], source="upstream:corp")
+    assert teams(ana) == ("data",)
+    # Ana becomes the only administrator through the provider; losing that group upstream
+    # would leave nobody able to administer, so that sync is skipped (the sign-in goes on).
+    assert store.sync_teams(org_id, ana, ["admins"], source="upstream:corp")
+    store.set_member(org_id, admin, [], actor=admin.id)
+    assert not store.sync_teams(org_id, ana, [], source="upstream:corp")
+    assert teams(ana) == ("admins", "data")
+    assert not store.sync_teams("no-such-org", ana, ["x"], source="upstream:corp")
