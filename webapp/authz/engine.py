@@ -12,6 +12,7 @@ their attributes point at directly.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -25,6 +26,19 @@ from .schema import ORG, TEAM, USER, CheckedSchema
 
 Uid = tuple[str, str]  # (entity type, id)
 SLICE_CACHE = 2048
+
+
+_UID = re.compile(r'^(?P<type>[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)::"(?P<id>.*)"$')
+
+
+def parse_uid(text: str, default_type: str | None = None) -> Uid:
+    """``Type::"id"`` (Cedar's form) or a bare id of ``default_type``; ValueError otherwise."""
+    match = _UID.match(text.strip())
+    if match:
+        return match["type"], json.loads(f'"{match["id"]}"')
+    if default_type and text.strip():
+        return default_type, text.strip()
+    raise ValueError(f'{text[:100]!r} is not an entity; write it as Type::"id".')
 
 
 def uid_text(uid: Uid) -> str:
