@@ -1,8 +1,11 @@
 """The policy store: organisations, their members and teams, resource entities, and the
 versioned schema + policies + template links, validated by Cedar before anything is saved.
 
-Every change bumps the organisation's ``revision`` and, once committed, is broadcast so that
-every process drops its parsed copy before the call returns (``Invalidation``).
+Services flush and never commit (``webapp/identity/db.py``): the request, job or command that
+calls them commits. Every change bumps the organisation's ``revision`` and queues, for when it
+commits, the broadcast that makes every process drop its parsed copy and waits for their
+acknowledgements (``Invalidation.after_commit``). A refused change leaves the session as it
+was: checks run before any write, or inside a savepoint that the refusal rolls back.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from webapp.identity.audit import AuditLog
+from webapp.identity.db import execute_dml
 from webapp.identity.errors import Conflict, NotFound, PolicyViolation
 from webapp.identity.verify_cache import Invalidation
 from webapp.models import AuthzEntity, AuthzMembership, AuthzOrg, AuthzPolicyVersion, User
@@ -42,8 +46,7 @@ def _check_name(value: str, what: str) -> None:
 
 
 class PolicyStore:
-    """Reads and writes the authorization data of organisations (services commit here, as
-    every change must be durable before its broadcast)."""
+    """Reads and writes the authorization data of organisations."""
 
     def __init__(
         self,
@@ -168,7 +171,7 @@ class PolicyStore:
             )
         )
         self._audit.record("authz.org_created", actor=actor, org=org_id)
-        self._db.commit()
+        self._db.flush()
         return org
 
     def save(
@@ -222,15 +225,18 @@ class PolicyStore:
         org = self.org(org_id)
         for team in teams:
             _check_name(team, "Team name")
-        self._db.execute(
-            delete(AuthzMembership).where(
-                AuthzMembership.org_id == org_id, AuthzMembership.user_id == user.id
+        with self._db.begin_nested():  # a refusal below rolls back to here
+            self._db.execute(
+                delete(AuthzMembership).where(
+                    AuthzMembership.org_id == org_id, AuthzMembership.user_id == user.id
+                )
             )
-        )
-        for team in ["", *sorted(set(teams))]:
-            self._db.add(AuthzMembership(org_id=org_id, user_id=user.id, team=team, source=source))
-        self._db.flush()
-        self._ensure_current_administrator(org_id)
+            for team in ["", *sorted(set(teams))]:
+                self._db.add(
+                    AuthzMembership(org_id=org_id, user_id=user.id, team=team, source=source)
+                )
+            self._db.flush()
+            self._ensure_current_administrator(org_id)
         self._changed(org, "authz.member_set", actor, user_id=user.id, teams=sorted(set(teams)))
 
     def sync_teams(self, org_id: str, user: User, groups: Iterable[str], *, source: str) -> bool:
@@ -255,16 +261,21 @@ class PolicyStore:
         in_org = any(r.team == "" for r in rows)
         if synced == wanted and in_org:
             return False
-        for row in rows:
-            if row.source == source and row.team not in wanted and row.team != "":
-                self._db.delete(row)
-        if not in_org:
-            self._db.add(AuthzMembership(org_id=org_id, user_id=user.id, team="", source=source))
-        for team in sorted(wanted - synced):
-            self._db.add(AuthzMembership(org_id=org_id, user_id=user.id, team=team, source=source))
-        self._db.flush()
         try:
-            self._ensure_current_administrator(org_id)
+            with self._db.begin_nested():  # a refusal rolls back this sync, not the sign-in
+                for row in rows:
+                    if row.source == source and row.team not in wanted and row.team != "":
+                        self._db.delete(row)
+                if not in_org:
+                    self._db.add(
+                        AuthzMembership(org_id=org_id, user_id=user.id, team="", source=source)
+                    )
+                for team in sorted(wanted - synced):
+                    self._db.add(
+                        AuthzMembership(org_id=org_id, user_id=user.id, team=team, source=source)
+                    )
+                self._db.flush()
+                self._ensure_current_administrator(org_id)
         except NoAdministrator:
             log.warning("authz.team_sync_refused", org=org_id, user_id=user.id)
             return False
@@ -274,15 +285,16 @@ class PolicyStore:
     def remove_member(self, org_id: str, user: User, *, actor: str) -> None:
         """Take ``user`` out of the organisation and all its teams."""
         org = self.org(org_id)
-        gone = self._db.execute(
-            delete(AuthzMembership).where(
-                AuthzMembership.org_id == org_id, AuthzMembership.user_id == user.id
+        with self._db.begin_nested():  # a refusal below rolls back to here
+            gone = execute_dml(
+                self._db,
+                delete(AuthzMembership).where(
+                    AuthzMembership.org_id == org_id, AuthzMembership.user_id == user.id
+                ),
             )
-        )
-        if not gone.rowcount:  # type: ignore[attr-defined]
-            raise NotFound(f"{user.email} is not a member of {org_id!r}.")
-        self._db.flush()
-        self._ensure_current_administrator(org_id)
+            if not gone.rowcount:
+                raise NotFound(f"{user.email} is not a member of {org_id!r}.")
+            self._ensure_current_administrator(org_id)
         self._changed(org, "authz.member_removed", actor, user_id=user.id)
 
     def put_entities(self, org_id: str, entities: list[dict[str, Any]], *, actor: str) -> int:
@@ -376,22 +388,21 @@ class PolicyStore:
             request = Request((cs.USER, member.email), cs.ADMINISTER, (cs.ORG, org_id))
             if snapshot.decide(request).allowed:
                 return
-        self._db.rollback()
         raise NoAdministrator(
             f"After this change no member could administer {org_id!r} "
             f"({cs.ADMINISTER} on {cs.ORG}::{json.dumps(org_id)}); nothing was changed."
         )
 
     def _changed(self, org: AuthzOrg, event: str, actor: str, **details: Any) -> None:
-        """Bump the revision, record, commit, then make every process drop its copy."""
+        """Bump the revision and record the change; once it commits, every process drops its
+        copy of the organisation (and confirms it) before the caller's answer leaves."""
         org_id = org.id
         # in SQL, so two changes never lose a bump
         org.revision = AuthzOrg.revision + 1  # type: ignore[assignment]
         self._audit.record(event, actor=actor, org=org_id, **details)
         try:
-            self._db.commit()
+            self._db.flush()
         except IntegrityError as exc:  # two changes raced for the same version number
-            self._db.rollback()
             detail = f"{org_id!r} changed at the same time; nothing was saved. Retry."
             raise Conflict(detail) from exc
-        self._invalidation.broadcast(f"authz:{org_id}")
+        self._invalidation.after_commit(self._db, f"authz:{org_id}")

@@ -12,7 +12,7 @@ from flask import g, request
 from webapp.authz import BadDecisionRequest, NoAdministrator, PolicyInvalid, Request
 from webapp.authz.engine import parse_uid
 from webapp.authz.schema import USER
-from webapp.extensions import db, identity
+from webapp.extensions import identity
 from webapp.identity import errors as ie
 
 from . import bp
@@ -72,8 +72,7 @@ def admin_save_policies(org_id: str) -> Any:
             actor=g.user.id,
             note=request.form.get("note", "")[:500],
         )
-    except (PolicyInvalid, NoAdministrator) as exc:
-        db.session.rollback()
+    except (PolicyInvalid, NoAdministrator) as exc:  # nothing was written (the checks come first)
         errors = getattr(exc, "errors", [{"message": exc.detail}])
         return editor(org_id, 422, error=exc.detail, errors=errors, **form)
     return editor(org_id, message=f"Saved version {saved.version}.")

@@ -26,6 +26,7 @@ def acme(core):
     store.put_entities(
         org_id, [project("analytics", org_id), file("report.csv", "analytics")], actor=admin.id
     )
+    core.db.commit()  # the boundary's part (services only flush)
     return org_id, admin, ana
 
 
