@@ -59,6 +59,7 @@ def test_an_admin_writes_policies_in_the_portal(portal, new_page):
     expect(alert).to_contain_text(f"line {broken.count(chr(10)) + 1}, column 1")
     expect(alert).to_contain_text("nope")
     expect(page.get_by_label("Policies (Cedar)")).to_have_value(broken)  # the text is kept
+    admin = bearer_for(portal, admin_email)  # this node's access tokens live 10 s
     in_force = httpx.get(f"{url}/{org_id}/policies", headers=admin).json()
     assert in_force["version"] == 2 and in_force["links"] == []
 
@@ -77,7 +78,7 @@ def test_an_admin_writes_policies_in_the_portal(portal, new_page):
             "resource": {"type": "Acme::File", "id": "report.csv"},
             "context": {"org": org_id},
         },
-        headers=admin,
+        headers=bearer_for(portal, admin_email),
     )
     assert answer.json() == {"decision": True}
 
