@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
+from webapp.identity.audit import AuditLog
 from webapp.identity.verify_cache import VerificationCache
 
 from .engine import Decision, Request, Snapshot
@@ -25,9 +27,10 @@ class _Kept:
 class DecisionPoint:
     """Decides requests for any organisation on parsed, current policies."""
 
-    def __init__(self, store: PolicyStore, cache: VerificationCache) -> None:
+    def __init__(self, store: PolicyStore, cache: VerificationCache, audit: AuditLog) -> None:
         self._store = store
         self._cache = cache
+        self._audit = audit
         self._kept: dict[str, _Kept] = {}
         self._lock = threading.Lock()
 
@@ -47,17 +50,27 @@ class DecisionPoint:
                 self._kept[org_id] = _Kept(snapshot, epoch)
         return snapshot
 
-    def decide(self, org_id: str, request: Request, *, client: str | None = None) -> Decision:
-        """Cedar's decision, written to the decision log with the policies that made it."""
+    def decide(
+        self, org_id: str, request: Request, *, client: str | None = None, audit: bool = False
+    ) -> Decision:
+        """Cedar's decision, written to the decision log with the policies that made it; with
+        ``audit`` (an explanation was asked for) also to the audit log, in the caller's
+        transaction."""
         decision = self.snapshot(org_id).decide(request)
-        log.info(
-            "authz.decision",
-            org=org_id,
-            principal=f"{request.principal[0]}::{request.principal[1]}",
-            action=request.action,
-            resource=f"{request.resource[0]}::{request.resource[1]}",
-            allowed=decision.allowed,
-            reasons=[r.get("id", r["policy"]) for r in decision.reasons],
-            client=client,
-        )
+        facts: dict[str, Any] = {
+            "org": org_id,
+            "principal": f"{request.principal[0]}::{request.principal[1]}",
+            "action": request.action,
+            "resource": f"{request.resource[0]}::{request.resource[1]}",
+            "allowed": decision.allowed,
+            "reasons": [r.get("id", r["policy"]) for r in decision.reasons],
+        }
+        log.info("authz.decision", client=client, **facts)
+        if audit:
+            self._audit.record(
+                "authz.decision",
+                outcome="allow" if decision.allowed else "deny",
+                client_id=client,
+                **facts,
+            )
         return decision

@@ -107,7 +107,8 @@ def _evaluate(item: Evaluation, explain: bool) -> dict[str, Any]:
     org_id, request = _resolve(item)
     principal = current_principal()
     client = principal.client_id or principal.sub if principal else None
-    return _answer(identity().authz.decide(org_id, request, client=client), explain)
+    decision = identity().authz.decide(org_id, request, client=client, audit=explain)
+    return _answer(decision, explain)
 
 
 @bp.post("/access/v1/evaluation")

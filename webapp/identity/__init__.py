@@ -147,7 +147,7 @@ class Identity:
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
         # Authorization (webapp.authz): the policy store and the one decision point.
         self.policies = PolicyStore(db, self.audit, clock, self.invalidation)
-        self.authz = DecisionPoint(self.policies, self.verify_cache)
+        self.authz = DecisionPoint(self.policies, self.verify_cache, self.audit)
         # What the background jobs use (webapp.jobs holds no services of its own).
         self.key_lifecycle = KeyLifecycle(db, self.keys, self.audit, clock)
         self.credential_rotation = CredentialRotation(

@@ -90,6 +90,8 @@ def admin_check(org_id: str) -> Any:
         decision = identity().authz.decide(
             org_id,
             Request(principal, snapshot.action(asked["action"]), parse_uid(asked["resource"])),
+            client=g.user.id,
+            audit=True,
         )
     except (ValueError, BadDecisionRequest) as exc:
         detail = exc.detail if isinstance(exc, ie.IdentityError) else str(exc)

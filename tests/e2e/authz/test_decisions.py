@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.support.db import query, scalar
 from tests.support.factories import Api
 
 READ = {"name": "read"}
@@ -51,6 +52,11 @@ def test_the_policies_decide(server, service, org, action, resource, allowed):
 def test_explain_names_the_policies_that_decided(server, service, org):
     made = org()
     email = made["ana"].email
+    url = server.env["LIMEN_DATABASE_URL"]
+    audited = "SELECT count(*) FROM audit_events WHERE event = 'authz.decision'"
+    before = scalar(url, audited)
+    ask(server.url, service, made["id"], email, "read", ("Acme::File", "report.csv"))
+    assert scalar(url, audited) == before  # plain decisions go to the decision log only
     options = {"options": {"explain": True}}
     permit = ask(
         server.url, service, made["id"], email, "read", ("Acme::File", "report.csv"), **options
@@ -66,6 +72,9 @@ def test_explain_names_the_policies_that_decided(server, service, org):
     assert forbid.json()["context"]["policies"] == [
         {"policy": "policy2", "effect": "forbid", "id": "no-secrets"}
     ]
+    assert scalar(url, audited) == before + 2  # explained decisions are audited too
+    outcomes = "SELECT outcome FROM audit_events WHERE event = 'authz.decision' ORDER BY id DESC"
+    assert [row[0] for row in query(url, outcomes)][:2] == ["deny", "allow"]
 
 
 @pytest.mark.parametrize(
