@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from .authorize import Decision, EntityLike, decision_from, evaluation_body
 from .config import Flags
 from .console import Console
 from .http import USER_AGENT, timeout
@@ -78,6 +79,26 @@ class AuthClient:
         runtime = self._runtime
         response = runtime.request("GET", runtime.api_url("me"))
         return dict(runtime.manager.check(response).json())
+
+    def authorize(
+        self,
+        subject: EntityLike,
+        action: str,
+        resource: EntityLike,
+        context: Mapping[str, Any] | None = None,
+        *,
+        org: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
+        """May ``subject`` (an email or ``Type::"id"``) do ``action`` on ``resource``? Asks
+        Limen's AuthZEN endpoint; the organisation is ``org``, ``context["org"]`` or
+        LIMEN_ORG. Raises LimenError on any failure (never an implicit deny)."""
+        runtime = self._runtime
+        org = org or (context or {}).get("org") or runtime.env.get("LIMEN_ORG") or None
+        body = evaluation_body(subject, action, resource, context, org, explain)
+        url = f"{self.server}/access/v1/evaluation"
+        response = runtime.request("POST", url, json=body)
+        return decision_from(runtime.manager.check(response, what="The decision").json())
 
     def close(self) -> None:
         """Close the client's HTTP connections."""

@@ -17,7 +17,7 @@ from webapp.identity.signing_keys import KeyRingError
 from webapp.problems import Problem, from_http_exception, from_identity_error, problem_response
 
 log = structlog.get_logger("limen.errors")
-JSON_PREFIXES = ("/api/", "/auth/", "/oauth/", "/.well-known/")
+JSON_PREFIXES = ("/api/", "/auth/", "/oauth/", "/.well-known/", "/access/")
 
 
 def _max_body() -> int:

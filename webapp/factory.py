@@ -123,7 +123,7 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
 
     jobs.init_app(app, s.jobs)  # back-channel fan-out on revocation; key-ring invalidation listener
 
-    from webapp import api, auth, errors, health, inputs, oauth, portal
+    from webapp import api, auth, authzen, errors, health, inputs, oauth, portal
     from webapp.oauth.server import configure_oauth
 
     configure_oauth(app)
@@ -136,6 +136,7 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(oauth.bp)
     app.register_blueprint(oauth.wellknown)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(authzen.bp)
     errors.register_app_errors(app)
     logs.init_app(app, success_sample=s.log_success_sample)
     inputs.init_app(app)  # after the request id is set, so refusals are logged with it

@@ -394,3 +394,63 @@ class BackchannelDelivery(Base):
 Index("ix_sessions_expires_at", Session.expires_at)
 Index("ix_sessions_last_seen_at", Session.last_seen_at)
 Index("ix_refresh_families_expires_at", RefreshFamily.expires_at)
+
+
+# -- authorization (webapp/authz): organisations, teams, resources, versioned policies -------
+class AuthzOrg(Base):
+    """An organisation (tenant): its own schema, policies, teams and resource entities."""
+
+    __tablename__ = "authz_orgs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Bumped by every change a decision depends on (policies, members, teams, entities).
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuthzMembership(Base):
+    """A person in an organisation, and in which of its teams (``team`` empty: the org only)."""
+
+    __tablename__ = "authz_memberships"
+
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("authz_orgs.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    team: Mapped[str] = mapped_column(String(100), primary_key=True, default="")
+    source: Mapped[str] = mapped_column(String(32), default="manual")
+
+
+class AuthzEntity(Base):
+    """A resource of an organisation as a Cedar entity: attributes and parents (hierarchy)."""
+
+    __tablename__ = "authz_entities"
+
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("authz_orgs.id", ondelete="CASCADE"), primary_key=True
+    )
+    type: Mapped[str] = mapped_column(String(200), primary_key=True)
+    eid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    parents: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+class AuthzPolicyVersion(Base):
+    """One immutable version of an organisation's schema, policies and template links.
+    The newest is in force; a rollback writes a new version with an old one's content."""
+
+    __tablename__ = "authz_policy_versions"
+
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("authz_orgs.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schema_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    policies: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    author: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, json
 from werkzeug.exceptions import HTTPException
 
+from webapp.authz import errors as ae
 from webapp.identity import errors as ie
 
 PROBLEM_TYPE = "urn:limen:problem:{slug}"
@@ -112,6 +113,12 @@ def from_identity_error(exc: ie.IdentityError) -> Problem:
         return Problem(404, "not-found", "Not found", exc.detail)
     if isinstance(exc, ie.Conflict):
         return Problem(409, "conflict", "Conflict", exc.detail)
+    if isinstance(exc, ae.PolicyInvalid):
+        return Problem(422, "invalid-policy", "Invalid policy", exc.detail, errors=exc.errors)
+    if isinstance(exc, ae.NoAdministrator):
+        return Problem(422, "no-administrator", "No one could administer", exc.detail)
+    if isinstance(exc, ae.BadDecisionRequest):
+        return Problem(400, exc.slug, "Invalid decision request", exc.detail)
     if isinstance(exc, ie.PolicyViolation):
         return Problem(422, "policy-violation", "Request not allowed", exc.detail)
     return Problem(400, "bad-request", "Bad request", exc.detail)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -297,3 +297,84 @@ class AuditPage(Out):
     total: int
     page: int
     per_page: int
+
+
+# -- authorization (/api/v1/orgs, /access/v1) --------------------------------------------------
+class EntityRef(Strict):
+    type: str = Field(min_length=1, max_length=200, examples=["Acme::Project"])
+    id: str = Field(min_length=1, max_length=200)
+
+
+class CedarEntity(Strict):
+    uid: EntityRef
+    attrs: dict[str, Any] = Field(default_factory=dict)
+    parents: list[EntityRef] = Field(default_factory=list, max_length=100)
+
+
+class EntitiesPut(Strict):
+    entities: list[CedarEntity] = Field(min_length=1, max_length=1000)
+
+
+class TemplateLink(Strict):
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+    template: str = Field(min_length=1, max_length=200, description="The template's @id.")
+    principal: EntityRef | None = None
+    resource: EntityRef | None = None
+
+
+class PolicyDocument(Strict):
+    """An organisation's schema (Cedar JSON schema), policies (Cedar text) and links."""
+
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    policies: str = Field(max_length=2_000_000)
+    links: list[TemplateLink] = Field(default_factory=list, max_length=100_000)
+    note: str = Field("", max_length=500)
+
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+    def links_data(self) -> list[dict[str, Any]]:
+        """The links as stored: only the slots each one fills."""
+        return [link.model_dump(exclude_none=True) for link in self.links]
+
+
+class PolicyVersionOut(Out):
+    version: int
+    author: str | None
+    note: str
+    created_at: datetime
+
+
+class RollbackRequest(Strict):
+    version: int = Field(ge=1)
+
+
+class OrgCreate(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class OrgOut(Out):
+    id: str
+    name: str
+    revision: int
+
+
+class MemberPut(Strict):
+    teams: list[str] = Field(default_factory=list, max_length=100)
+
+
+class DecisionCase(Strict):
+    """One expected decision: ``limen policy test`` files hold a list of these."""
+
+    name: str = Field("", max_length=200)
+    subject: EntityRef
+    action: str = Field(min_length=1, max_length=200, examples=["read"])
+    resource: EntityRef
+    context: dict[str, Any] = Field(default_factory=dict)
+    expect: Literal["allow", "deny"]
+
+
+class PolicyTest(PolicyDocument):
+    """A candidate policy document and the decisions it must make."""
+
+    cases: list[DecisionCase] = Field(min_length=1, max_length=1000)

@@ -19,6 +19,9 @@ SCOPE_TEXT = {
     "jobs:read": "See background jobs (admin)",
     "jobs:write": "Run background jobs (admin)",
     "signing-keys:write": "Rotate signing keys (admin)",
+    "authz:evaluate": "Ask Limen for authorization decisions (AuthZEN)",
+    "authz:read": "See organisations, teams and policies (admin)",
+    "authz:write": "Change organisations, teams and policies (admin)",
 }
 
 

@@ -59,6 +59,7 @@ def provider_from(config: UpstreamSettings) -> UpstreamProvider:
             role_map=dict(config.role_map),
             default_role=config.default_role,
             link_by_email=config.link_by_email,
+            teams_org=config.teams_org,
         ),
         api_url=config.api_url,
         allowed_orgs=config.allowed_orgs,

@@ -11,6 +11,7 @@ from ..helpers.git import git_credential, setup_git
 from ..helpers.kubectl import kubectl_credential
 from ..hookspecs import hookimpl
 from .api import api
+from .authz import authz, policy
 from .keys import keys
 from .login import login
 from .logout import logout
@@ -29,6 +30,8 @@ BUILTIN_COMMANDS = (
     export,
     api,
     keys,
+    authz,
+    policy,
     profiles,
     providers,
     plugins,

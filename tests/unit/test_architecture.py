@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Floors, bottom up. A module may import its own floor and the floors below it, never above.
 FOUNDATION = ("webapp.models", "webapp.settings")
-CORE = ("webapp.identity",)
+CORE = ("webapp.identity", "webapp.authz")
 GLUE = (
     "webapp.extensions",
     "webapp.http",
@@ -38,7 +38,14 @@ GLUE = (
     "webapp.bootstrap",
     "webapp.jobs",
 )
-BLUEPRINTS = ("webapp.api", "webapp.auth", "webapp.oauth", "webapp.portal", "webapp.health")
+BLUEPRINTS = (
+    "webapp.api",
+    "webapp.auth",
+    "webapp.oauth",
+    "webapp.portal",
+    "webapp.health",
+    "webapp.authzen",
+)
 COMPOSITION = (
     "webapp",  # the package itself only (its lazy create_app), not everything under it
     "webapp.factory",

@@ -33,4 +33,4 @@ def _version_header(response: Response) -> Response:
     return response
 
 
-from . import clients, jobs, people, views  # noqa: E402,F401  (routes register on bp)
+from . import clients, jobs, orgs, people, views  # noqa: E402,F401  (routes register on bp)

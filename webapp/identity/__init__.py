@@ -14,6 +14,8 @@ from datetime import datetime
 import redis
 from sqlalchemy.orm import Session as DbSession
 
+from webapp.authz.decisions import DecisionPoint
+from webapp.authz.store import PolicyStore
 from webapp.models import RefreshFamily, User, utcnow
 from webapp.settings import Settings
 
@@ -152,6 +154,9 @@ class Identity:
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
         self.consents = Consents(db, clock)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
+        # Authorization (webapp.authz): the policy store and the one decision point.
+        self.policies = PolicyStore(db, self.audit, clock, self.invalidation)
+        self.authz = DecisionPoint(self.policies, self.verify_cache, self.audit)
         # What the background jobs use (webapp.jobs holds no services of its own).
         self.key_lifecycle = KeyLifecycle(db, self.keys, self.audit, clock)
         self.credential_rotation = CredentialRotation(
@@ -220,6 +225,10 @@ class Identity:
     ) -> TokenSet:
         """Sign in someone an upstream provider vouched for, provisioning them if new."""
         user = self.provisioner.sign_in(profile, policy, meta)
+        if policy.teams_org:  # team membership follows the provider's groups
+            self.policies.sync_teams(
+                policy.teams_org, user, profile.groups, source=f"upstream:{profile.provider}"
+            )
         grant = self.user_grant(user, FIRST_PARTY_CLIENT, f"upstream:{profile.provider}")
         return self.tokens.start_session(grant, meta)
 

@@ -30,6 +30,7 @@ class RolePolicy:
     role_map: dict[str, str] = field(default_factory=dict)  # upstream group -> Limen role
     default_role: str | None = "analyst"
     link_by_email: bool = False
+    teams_org: str | None = None  # the organisation whose teams follow the groups
 
     def roles_for(self, groups: Iterable[str]) -> list[str]:
         """The Limen roles for upstream ``groups``, sorted; the default role if none map."""

@@ -16,7 +16,7 @@ ADMIN = "admin"
 SERVICE = "service"  # clients acting for themselves; bounded by the scopes an admin gave them
 
 ANALYST_PERMISSIONS = frozenset(
-    {"profile", "keys:read", "keys:write", "sessions:read", "sessions:write"}
+    {"profile", "keys:read", "keys:write", "sessions:read", "sessions:write", "authz:evaluate"}
 )
 ADMIN_PERMISSIONS = ANALYST_PERMISSIONS | frozenset(
     {
@@ -28,6 +28,8 @@ ADMIN_PERMISSIONS = ANALYST_PERMISSIONS | frozenset(
         "jobs:read",
         "jobs:write",
         "signing-keys:write",
+        "authz:read",
+        "authz:write",
     }
 )
 

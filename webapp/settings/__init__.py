@@ -227,6 +227,7 @@ CLIENT_VARIABLES = frozenset(
     {
         "LIMEN_SERVER",
         "LIMEN_PROFILE",
+        "LIMEN_ORG",  # limen authz check / limen policy: the organisation
         "LIMEN_PROVIDER",
         "LIMEN_CLIENT_ID",
         "LIMEN_CLIENT_SECRET",

@@ -21,6 +21,7 @@ UPSTREAM_SUFFIXES = (
     "SCOPES",
     "GROUPS_CLAIM",
     "ROLE_MAP",
+    "TEAMS_ORG",
     "DEFAULT_ROLE",
     "LINK_BY_EMAIL",
     "WEB_URL",
@@ -55,6 +56,8 @@ class UpstreamSettings(BaseModel):
     link_by_email: bool = False
     api_url: str = "https://api.github.com"
     allowed_orgs: frozenset[str] = frozenset()
+    # The organisation whose teams follow this provider's groups on every sign-in.
+    teams_org: str | None = None
 
 
 def _upstream_key(name: str) -> str:
@@ -122,6 +125,7 @@ def upstream_from_environ(environ: Mapping[str, str]) -> tuple[UpstreamSettings,
                 allowed_orgs=frozenset(
                     o.strip() for o in get("ALLOWED_ORGS").split(",") if o.strip()
                 ),
+                teams_org=get("TEAMS_ORG") or None,
             )
         )
     return tuple(found)
