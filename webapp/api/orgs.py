@@ -65,6 +65,7 @@ def _org_out(org_id: str) -> dict[str, Any]:
 @documented("List organisations")
 @require("authz:read")
 def list_orgs() -> Response:
+    """List organisations."""
     orgs = identity().policies.orgs()
     return jsonify({"items": [OrgOut.model_validate(o).model_dump(mode="json") for o in orgs]})
 
@@ -77,6 +78,7 @@ def list_orgs() -> Response:
 )
 @require("authz:write")
 def create_org() -> tuple[Response, int]:
+    """Create an organisation; you become its first administrator."""
     body = parse_body(OrgCreate)
     owner = db.session.get(User, _actor())
     if owner is None:
@@ -89,6 +91,7 @@ def create_org() -> tuple[Response, int]:
 @documented("An organisation, its policy version and its members")
 @require("authz:read")
 def get_org(org_id: str) -> Response:
+    """An organisation, its policy version and its members."""
     return jsonify(_org_out(org_id))
 
 
@@ -96,6 +99,7 @@ def get_org(org_id: str) -> Response:
 @documented("Put a person in the organisation with exactly these teams", body=MemberPut)
 @require("authz:write")
 def put_member(org_id: str, email: str) -> Response:
+    """Put a person in the organisation with exactly these teams."""
     body = parse_body(MemberPut, allow_empty=True)
     identity().policies.set_member(org_id, _user(email), body.teams, actor=_actor())
     return jsonify(_org_out(org_id))
@@ -105,6 +109,7 @@ def put_member(org_id: str, email: str) -> Response:
 @documented("Take a person out of the organisation", responses={204: None})
 @require("authz:write")
 def delete_member(org_id: str, email: str) -> tuple[str, int]:
+    """Take a person out of the organisation."""
     identity().policies.remove_member(org_id, _user(email), actor=_actor())
     return "", 204
 
@@ -113,6 +118,7 @@ def delete_member(org_id: str, email: str) -> tuple[str, int]:
 @documented("Create or replace resource entities (Cedar JSON form)", body=EntitiesPut)
 @require("authz:write")
 def put_entities(org_id: str) -> Response:
+    """Create or replace resource entities (Cedar JSON form)."""
     body = parse_body(EntitiesPut)
     items = [e.model_dump() for e in body.entities]
     count = identity().policies.put_entities(org_id, items, actor=_actor())
@@ -123,6 +129,7 @@ def put_entities(org_id: str) -> Response:
 @documented("Remove a resource entity (path: TYPE/ID)", responses={204: None})
 @require("authz:write")
 def delete_entity(org_id: str, uid: str) -> tuple[str, int]:
+    """Remove a resource entity (path: TYPE/ID)."""
     type_, _, eid = uid.rpartition("/")
     identity().policies.delete_entity(org_id, type_, eid, actor=_actor())
     return "", 204
@@ -132,6 +139,7 @@ def delete_entity(org_id: str, uid: str) -> tuple[str, int]:
 @documented("The policy version in force: schema, policies, template links")
 @require("authz:read")
 def get_policies(org_id: str) -> Response:
+    """The policy version in force: schema, policies, template links."""
     identity().policies.org(org_id)
     return jsonify(_version_out(identity().policies.current(org_id), full=True))
 
@@ -144,6 +152,7 @@ def get_policies(org_id: str) -> Response:
 )
 @require("authz:write")
 def put_policies(org_id: str) -> tuple[Response, int]:
+    """Save a new policy version (validated by Cedar first)."""
     body = parse_body(PolicyDocument)
     row = identity().policies.save(
         org_id,
@@ -160,6 +169,7 @@ def put_policies(org_id: str) -> tuple[Response, int]:
 @documented("Validate a policy document without saving it", body=PolicyDocument)
 @require("authz:read")
 def validate_policies(org_id: str) -> Response:
+    """Validate a policy document without saving it."""
     body = parse_body(PolicyDocument)
     identity().policies.check(org_id, body.schema_, body.policies, body.links_data())
     return jsonify({"valid": True})
@@ -192,6 +202,7 @@ def _run_case(snapshot: Snapshot, case: DecisionCase) -> dict[str, Any]:
 @documented("Run expected decisions against a candidate policy document", body=PolicyTest)
 @require("authz:read")
 def test_policies(org_id: str) -> Response:
+    """Run expected decisions against a candidate policy document."""
     body = parse_body(PolicyTest)
     candidate = identity().policies.check(org_id, body.schema_, body.policies, body.links_data())
     results = [_run_case(candidate, case) for case in body.cases]
@@ -203,6 +214,7 @@ def test_policies(org_id: str) -> Response:
 @documented("Every policy version, newest first")
 @require("authz:read")
 def policy_history(org_id: str) -> Response:
+    """Every policy version, newest first."""
     rows = identity().policies.history(org_id)
     return jsonify({"items": [_version_out(r) for r in rows]})
 
@@ -211,6 +223,7 @@ def policy_history(org_id: str) -> Response:
 @documented("One policy version in full")
 @require("authz:read")
 def policy_version(org_id: str, version: int) -> Response:
+    """One policy version in full."""
     identity().policies.org(org_id)
     return jsonify(_version_out(identity().policies.version(org_id, version), full=True))
 
@@ -223,6 +236,7 @@ def policy_version(org_id: str, version: int) -> Response:
 )
 @require("authz:write")
 def rollback_policies(org_id: str) -> tuple[Response, int]:
+    """Make an old version current again (as a new version)."""
     body = parse_body(RollbackRequest)
     row = identity().policies.rollback(org_id, body.version, actor=_actor())
     return jsonify(_version_out(row, full=True)), 201
