@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import RefreshFamily, User, utcnow
 from webapp.settings import Settings
 
+from .account_mail import AccountMail
 from .api_keys import ApiKeyService
 from .audit import AuditLog
 from .backchannel import BackchannelLogout
@@ -26,9 +27,10 @@ from .credential_rotation import CredentialRotation
 from .crypto import derive_fernet
 from .delegation import Holder, hand_on
 from .emails import EmailPolicy
-from .errors import InvalidCredentials, InvalidRefreshToken, MfaRequired
+from .errors import EmailNotVerified, InvalidCredentials, InvalidRefreshToken, MfaRequired
 from .key_lifecycle import KeyLifecycle
 from .lockout import UnknownAddressLockout
+from .mail import MailRenderer, Outbox
 from .mfa import Mfa
 from .oauth import OAuthService
 from .oauth_codes import AuthorizationCodes, DeviceCodes
@@ -118,6 +120,17 @@ class Identity:
             lockout_seconds=settings.lockout_seconds,
             min_length=settings.password_min_length,
         )
+        self.outbox = Outbox(
+            db,
+            derive_fernet(secret, b"mail"),
+            MailRenderer(settings.issuer),
+            clock,
+            delivery=settings.mail.delivery(not settings.is_production),
+        )
+        self.account_mail = AccountMail(
+            db, self.outbox, self.accounts, passwords, self.revocation, self.audit, clock
+        )
+        self.audit.add_listener(self.account_mail.on_audit)
         self.api_keys = ApiKeyService(db, self.audit, clock, self.invalidation)
         self.verifier = Verifier(self.tokens, self.sessions, self.api_keys, self.verify_cache)
         self.clients = ClientRegistry(db, self.audit, clock, self.invalidation)
@@ -230,6 +243,9 @@ class Identity:
         return self._signed_in(user, client_id, meta)
 
     def _signed_in(self, user: User, client_id: str, meta: RequestMeta) -> TokenSet:
+        if self.settings.mail.email_verification_required and user.email_verified_at is None:
+            self.db.rollback()
+            raise EmailNotVerified()
         method = "password+otp" if self.mfa.enabled(user) else "password"
         grant = self.user_grant(user, client_id, method)
         if self.mfa.required(user) and not self.mfa.enabled(user):
@@ -245,6 +261,7 @@ class Identity:
         self.audit.record(
             "login.success", user_id=user.id, client_id=client_id, meta=meta, method=method
         )
+        self.account_mail.signed_in(user, meta)
         return self.tokens.start_session(grant, meta)
 
     def refresh(

@@ -18,6 +18,12 @@ class AuditLog:
     def __init__(self, db: DbSession, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._clock = clock
+        self._listeners: list[Callable[[AuditEvent], None]] = []
+
+    def add_listener(self, listener: Callable[[AuditEvent], None]) -> None:
+        """Call ``listener`` with each event as it is recorded (in the same transaction)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     def record(
         self,
@@ -45,6 +51,8 @@ class AuditLog:
             details=details,
         )
         self._db.add(row)
+        for listener in self._listeners:
+            listener(row)
         return row
 
     def search(

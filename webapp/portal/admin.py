@@ -77,6 +77,9 @@ def admin_user_action(user_id: str, action: str) -> Any:
             users.unlock(user_id, actor=actor, meta=meta)
         elif action in ("disable", "enable"):
             users.set_active(user_id, action == "enable", actor=actor, meta=meta)
+        elif action == "send-reset":
+            if not identity().account_mail.request_reset(target.email, actor=actor):
+                return users_page(error=f"{target.email} has no password to reset.", status=400)
         else:
             return users_page(error=f"Unknown action {action!r}.", status=404)
     except (ie.PolicyViolation, ie.NotFound, ie.PermissionDenied) as exc:
@@ -88,6 +91,7 @@ def admin_user_action(user_id: str, action: str) -> Any:
         "unlock": "Unlocked",
         "disable": "Disabled",
         "enable": "Enabled",
+        "send-reset": "Sent a password reset link to",
     }[action]
     return users_page(message=f"{past} {target.email}.")
 

@@ -15,6 +15,7 @@ DEFAULT_INTERVALS = {
     "credentials.maintain": 900,
     "backchannel.sweep": 60,
     "purge": 3600,
+    "mail.sweep": 60,
 }
 
 
