@@ -76,7 +76,10 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 class MailSettings(BaseSettings):
     """The e-mail section (``Settings.mail``): delivery, sender, verification, rate limits."""
 
-    model_config = SettingsConfigDict(env_prefix="LIMEN_", extra="ignore", frozen=True)
+    # A malformed LIMEN_SMTP_URL may hold a password: errors name the problem, not the value.
+    model_config = SettingsConfigDict(
+        env_prefix="LIMEN_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     smtp_url: str | None = None
     mail_from: str = ""  # default: "Limen <no-reply@<issuer host>>"
