@@ -220,3 +220,12 @@ def test_a_notice_turned_off_is_not_sent(harness: JobsHarness, smtp: SmtpSink) -
         ident.api_keys.create(user, "ci", ["profile"], None, holder=Holder.roles_of(["analyst"]))
         db.session.commit()
     assert _notices(harness, smtp, "jo@example.com") == []
+
+
+def test_the_purge_removes_expired_links_and_old_mail(harness: JobsHarness, smtp: SmtpSink) -> None:
+    _verification_link(harness, smtp, "kim@example.com")
+    harness.clock.advance(24 * 3600 + 60)  # expired, but within the grace hour
+    assert harness.run("purge")["email_tokens"] == 0
+    harness.clock.advance(15 * 86400)  # past the job-runs retention (14 days)
+    summary = harness.run("purge")
+    assert (summary["email_tokens"], summary["mail_messages"]) == (1, 1)
