@@ -128,7 +128,14 @@ class Identity:
             delivery=settings.mail.delivery(not settings.is_production),
         )
         self.account_mail = AccountMail(
-            db, self.outbox, self.accounts, passwords, self.revocation, self.audit, clock
+            db,
+            self.outbox,
+            self.accounts,
+            passwords,
+            self.revocation,
+            self.audit,
+            clock,
+            self.emails,
         )
         self.audit.add_listener(self.account_mail.on_audit)
         self.api_keys = ApiKeyService(db, self.audit, clock, self.invalidation)
@@ -176,8 +183,9 @@ class Identity:
         return self.verifier.authenticate(credential)
 
     def profile(self, sub: str) -> tuple[str | None, str | None]:
-        """(email, display name) of a subject; remembered like a verification. Emails never
-        change and a display name is only filled in when empty (upstream sign-in)."""
+        """(email, display name) of a subject; remembered like a verification. An address
+        change empties every process's memory (``AccountMail.change_address``), and a display
+        name is only filled in when empty (upstream sign-in)."""
 
         def load() -> tuple[str | None, str | None]:
             user = self.db.get(User, sub)

@@ -22,7 +22,8 @@ from webapp.models import AuditEvent, EmailToken, Session, User
 
 from .audit import AuditLog
 from .crypto import sha256_hex
-from .errors import LinkInvalid
+from .emails import EmailPolicy
+from .errors import InvalidCredentials, LinkInvalid, PolicyViolation
 from .mail import Outbox
 from .passwords import LocalAccounts, Passwords
 from .principal import RequestMeta
@@ -35,6 +36,7 @@ RESET_TTL = timedelta(minutes=30)
 NOTICES = {
     "new_device": "A sign-in from a new device or place",
     "password_changed": "My password was changed or reset",
+    "email_changed": "My email address was changed",
     "mfa_disabled": "Two-step verification was turned off",
     "api_key_created": "A new API key was created",
 }
@@ -57,7 +59,9 @@ class AccountMail:
         revocation: Revocation,
         audit: AuditLog,
         clock: Callable[[], datetime],
+        emails: EmailPolicy,
     ) -> None:
+        self._emails = emails
         self._db = db
         self._outbox = outbox
         self._accounts = accounts
@@ -67,7 +71,7 @@ class AccountMail:
         self._clock = clock
 
     # -- links ---------------------------------------------------------------------------------
-    def _issue(self, user: User, purpose: str, ttl: timedelta) -> str:
+    def _issue(self, user: User, purpose: str, ttl: timedelta, email: str | None = None) -> str:
         """A new link for ``purpose``; earlier unused ones of the same purpose stop working."""
         now = self._clock()
         self._db.execute(
@@ -86,7 +90,7 @@ class AccountMail:
                 user_id=user.id,
                 purpose=purpose,
                 token_hash=sha256_hex(token),
-                email=user.email,
+                email=email or user.email,
                 created_at=now,
                 expires_at=now + ttl,
             )
@@ -124,7 +128,8 @@ class AccountMail:
         if result.rowcount != 1 or user is None:  # type: ignore[attr-defined]
             self._db.rollback()
             raise LinkInvalid("This link was already used or replaced by a newer one.")
-        if user.email != row.email or not user.is_active:
+        changing = row.purpose == "change"
+        if (user.email != row.email and not changing) or not user.is_active:
             self._db.rollback()
             raise LinkInvalid("This link is for an address or account that changed since.")
         return row, user
@@ -161,6 +166,61 @@ class AccountMail:
         self.send_verification(user)
         self._db.commit()
         return True
+
+    # -- address change ------------------------------------------------------------------------
+    def request_address_change(
+        self, user: User, new_email: str, password: str, meta: RequestMeta | None = None
+    ) -> str:
+        """Mail a confirmation link to the new address (the current password proves it is the
+        owner asking); the address changes only when that link is used. If the new address
+        belongs to another account, its owner is told instead, and the answer is the same.
+        Returns the new address as typed (normalised). Commits."""
+        if user.password_hash is None:
+            raise PolicyViolation(
+                "Your address comes from your identity provider; change it there."
+            )
+        if not self._passwords.verify(user.password_hash, password):
+            raise InvalidCredentials("The current password is wrong; the address stays as it is.")
+        address = self._emails.normalize(new_email)
+        if address.key == user.email_normalized:
+            raise PolicyViolation("That is already your address.")
+        owner = self._accounts.find(address.display)
+        if owner is not None:
+            self.notify_registration_attempt(owner)
+        else:
+            token = self._issue(user, "change", VERIFY_TTL, email=address.display)
+            link = self._outbox.renderer.link(f"/email/change?token={token}")
+            context = {"link": link, "hours": 24, "email": address.display}
+            self._outbox.compose("verify_email", address.display, context, user.id)
+        self._audit.record("user.email_change_requested", user_id=user.id, actor=user.id, meta=meta)
+        self._db.commit()
+        return address.display
+
+    def change_address(self, token: str, meta: RequestMeta | None = None) -> User:
+        """Use an address-change link: the account now has that (verified) address, and the
+        old address is told. Every process forgets the old profile. Commits."""
+        row, user = self._redeem(token, "change")
+        address = self._emails.normalize(row.email)
+        if self._accounts.find(address.display) is not None:
+            self._db.rollback()
+            raise LinkInvalid("That address belongs to another account now; nothing changed.")
+        old = user.email
+        if "email_changed" not in (user.notices_off or []):
+            context = {
+                "email": old,
+                "new_email": address.display,
+                "when": self._clock(),
+                "ip": _ip(meta),
+            }
+            self._outbox.compose("notice_email_changed", old, context, user.id)
+        user.email, user.email_normalized = address.display, address.key
+        user.email_verified_at = self._clock()
+        self._audit.record(
+            "user.email_changed", user_id=user.id, actor=user.id, meta=meta, previous=old
+        )
+        self._db.commit()
+        self._revocation.invalidate("email_changed")  # the cached profile (/me) everywhere
+        return user
 
     # -- password reset ------------------------------------------------------------------------
     def request_reset(self, email: str, *, actor: str | None = None) -> bool:

@@ -18,7 +18,7 @@ from webapp.extensions import db, identity, limiter
 from webapp.http import clear_token_cookies, request_meta, settings
 from webapp.identity import errors as ie
 from webapp.identity.account_mail import NOTICES
-from webapp.ratelimits import login_account
+from webapp.ratelimits import device_account, login_account
 
 from . import bp
 from .guards import page
@@ -138,6 +138,53 @@ def resend_verification() -> Any:
         jobs.request_mail("verify", email)
     return render_template(
         "message.html", title="Check your mail", message=SENT_BY_ADDRESS.format(email=email)
+    )
+
+
+# -- address change ---------------------------------------------------------------------------
+@bp.post("/email/change/request")
+@limiter.limit(lambda: settings().mail.ratelimit_mail_resend, key_func=device_account)
+@page("profile")
+def request_address_change() -> Any:
+    """Ask to move the account to another address: a link goes to the new one."""
+    new_email = request.form.get("new_email", "").strip()[:320]
+    password = request.form.get("password", "")[:1024]
+    try:
+        address = identity().account_mail.request_address_change(
+            g.user, new_email, password, request_meta()
+        )
+    except (ie.InvalidCredentials, ie.PolicyViolation) as exc:
+        db.session.rollback()
+        body = render_template("message.html", title="Address not changed", message=exc.detail)
+        return body, 422
+    return render_template(
+        "message.html",
+        title="Check the new mailbox",
+        message=f"We sent a confirmation link to {address}. Your address changes when you "
+        "open it (within 24 hours).",
+    )
+
+
+@bp.route("/email/change", methods=["GET", "POST"])
+def change_address() -> Any:
+    """Confirm a new address with its link: the account moves to it."""
+    token = request.values.get("token", "")[:200]
+    ident = identity()
+    try:
+        if request.method == "GET":
+            row = ident.account_mail.peek(token, "change")
+            body = render_template("verify_email.html", token=token, email=row.email, change=True)
+            return _no_store(body)
+        user = ident.account_mail.change_address(token, request_meta())
+    except ie.LinkInvalid as exc:
+        return _link_invalid(exc, "change")
+    return _no_store(
+        render_template(
+            "message.html",
+            title="Address changed",
+            message=f"Your account's address is now {user.email}.",
+            sign_in=True,
+        )
     )
 
 

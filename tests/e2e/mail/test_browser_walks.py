@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.support.factories import PASSWORD, Api, create_user
 from tests.support.live import LiveServer
-from tests.support.smtp import SmtpSink, link_in
+from tests.support.smtp import SmtpSink, link_in, text_of
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -79,3 +79,24 @@ def test_the_notice_choices_are_kept(mail_node: LiveServer, new_page: Callable[[
     page.reload()
     expect(page.get_by_label("A new API key was created")).not_to_be_checked()
     expect(page.get_by_label("Two-step verification was turned off")).to_be_checked()
+
+
+def test_an_address_change_from_the_dashboard(
+    mail_node: LiveServer, smtp: SmtpSink, new_page: Callable[[], Page]
+) -> None:
+    email = create_user(mail_node)
+    new = "moved-" + email
+    page = new_page()
+    page.goto(f"{mail_node.url}/login")
+    _sign_in(page, email, PASSWORD)
+    page.get_by_label("New address").fill(new)
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_role("button", name="Change my address").click()
+    expect(page.get_by_role("heading", name="Check the new mailbox")).to_be_visible()
+    page.goto(link_in(smtp.wait_for(new)[-1]))
+    page.get_by_role("button", name="Confirm my address").click()
+    expect(page.get_by_role("heading", name="Address changed")).to_be_visible()
+    page.goto(f"{mail_node.url}/")
+    expect(page.locator(".facts")).to_contain_text(new)
+    [notice] = [m for m in smtp.wait_for(email) if m["X-Limen-Mail"] == "notice_email_changed"]
+    assert new in notice["Subject"] + text_of(notice)
