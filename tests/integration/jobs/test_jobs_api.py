@@ -43,6 +43,7 @@ def test_overview_shows_schedule_runs_and_failures(harness: JobsHarness, admin: 
         "credentials.maintain",
         "backchannel.sweep",
         "purge",
+        "mail.sweep",
     }
     statuses = {r["job"]: r["status"] for r in body["runs"]}
     assert statuses == {"backchannel.deliver": "succeeded", "purge": "succeeded"}
