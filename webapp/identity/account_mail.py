@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from webapp.models import AuditEvent, EmailToken, Session, User
+from webapp.models import ApiKey, AuditEvent, EmailToken, Session, User
 
 from .audit import AuditLog
 from .crypto import sha256_hex
@@ -279,10 +279,16 @@ class AccountMail:
         kind = _AUDIT_NOTICES.get(event.event)
         if kind is None or event.user_id is None or event.outcome != "success":
             return
+        if kind == "api_key_created" and self._is_successor((event.details or {}).get("key_id")):
+            return  # a rotation's successor (the owner's own rotate, or the schedule's)
         user = self._db.get(User, event.user_id)
         if user is not None:
             context = {"when": event.occurred_at, "ip": event.ip, **(event.details or {})}
             self.notify(user, kind, context)
+
+    def _is_successor(self, key_id: object) -> bool:
+        key = self._db.get(ApiKey, key_id) if isinstance(key_id, str) else None
+        return key is not None and key.rotated_from_id is not None
 
     def signed_in(self, user: User, meta: RequestMeta) -> None:
         """After a sign-in: a notice when no earlier session came from this device and place

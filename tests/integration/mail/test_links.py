@@ -4,6 +4,8 @@ keeps two-step verification; notices go out unless turned off."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pyotp
 import pytest
 from sqlalchemy import select
@@ -229,3 +231,14 @@ def test_the_purge_removes_expired_links_and_old_mail(harness: JobsHarness, smtp
     harness.clock.advance(15 * 86400)  # past the job-runs retention (14 days)
     summary = harness.run("purge")
     assert (summary["email_tokens"], summary["mail_messages"]) == (1, 1)
+
+
+def test_a_rotated_key_is_no_new_key_notice(harness: JobsHarness, smtp: SmtpSink) -> None:
+    ident = harness.identity
+    holder = Holder.roles_of(["analyst"])
+    with harness.app.app_context():
+        user = harness.user("lee@example.com")
+        issued = ident.api_keys.create(user, "ci", ["profile"], None, holder=holder)
+        ident.api_keys.rotate(user, issued.row.id, timedelta(0), holder=holder)
+        db.session.commit()
+    assert _notices(harness, smtp, "lee@example.com") == ["notice_api_key_created"]
