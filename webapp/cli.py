@@ -225,6 +225,37 @@ def create_user(
         click.echo(f"Created {user.email} ({', '.join(roles)}), id {user.id}")
 
 
+@main.command("send-test-mail")
+@click.argument("to")
+def send_test_mail(to: str) -> None:
+    """Send a test mail to TO now, through the configured mail server (LIMEN_SMTP_URL)."""
+    from webapp.extensions import db, identity
+    from webapp.identity.errors import IdentityError
+    from webapp.jobs import run_inline
+
+    ident = identity()
+    if ident.outbox.delivery == "off":
+        click.echo("Error: LIMEN_SMTP_URL is not set, so Limen sends no mail.", err=True)
+        sys.exit(1)
+    try:
+        address = ident.emails.normalize(to).display
+    except IdentityError as exc:
+        click.echo(f"Error: {exc.detail}", err=True)
+        sys.exit(2)
+    row = ident.outbox.compose("test", address, {})
+    db.session.commit()
+    try:
+        summary = run_inline("mail.send", {"message_id": row.id}, actor="cli")
+    except Exception as exc:  # the job recorded it (jobs page); say what went wrong
+        click.echo(f"Error: the mail was not delivered: {exc}", err=True)
+        sys.exit(1)
+    if "skipped" in summary:  # a running worker took it first
+        click.echo(f"Queued a test mail to {address}: a worker is sending it.")
+        return
+    where = summary.get("delivered") or "accepted by the mail server"
+    click.echo(f"Sent a test mail to {address} ({where}).")
+
+
 @main.command("create-client")
 @click.option("--name", required=True, help="Shown to people on consent and device pages.")
 @click.option(

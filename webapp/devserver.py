@@ -133,6 +133,10 @@ def banner(
         echo(f"  Sessions: {restored} live session(s) restored, so CLI logins survive restarts")
     if log_path is not None:
         echo(f"  Logs:     {log_path}  (tail -f it, or run with --verbose)")
+    if settings.mail.smtp_url:
+        echo("  Mail:     sent through LIMEN_SMTP_URL")
+    else:
+        echo(f"  Mail:     not sent: DEV MODE outbox at {settings.issuer}/dev/outbox, and here")
     echo(f"  Try:      limen login --server {settings.issuer}")
     echo(f"  URL:      {settings.issuer}")
     if password:

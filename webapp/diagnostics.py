@@ -153,6 +153,23 @@ def check_cookies(settings: Settings) -> list[str]:
     return []
 
 
+def check_mail(settings: Settings) -> tuple[list[str], list[str]]:
+    """(problems, warnings) about mail: a deployment that must send links but cannot."""
+    delivery = settings.mail.delivery(not settings.is_production)
+    if delivery != "off":
+        return [], []
+    if settings.mail.email_verification_required:
+        return [
+            "LIMEN_EMAIL_VERIFICATION_REQUIRED=true but LIMEN_SMTP_URL is unset: nobody could "
+            "confirm an address, so nobody could sign in. Set LIMEN_SMTP_URL (docs/email.md)."
+        ], []
+    return [], [
+        "LIMEN_SMTP_URL is unset: Limen sends no mail (no password resets, no address "
+        "confirmation, no security notices). Set it, e.g. smtp://user:password@mail:587, "
+        "and try it with `limen-server send-test-mail you@example.com`."
+    ]
+
+
 def check_peers(settings: Settings, peers: list[str]) -> list[str]:
     """Compare the key ids this node's database publishes with each peer's JWKS."""
     if not peers:
@@ -194,12 +211,14 @@ def published_kids(settings: Settings) -> set[str]:
 def run_checks(settings: Settings, peers: list[str] | None = None) -> tuple[list[str], list[str]]:
     """(problems, warnings): problems fail the check, warnings are worth reading."""
     issuer_problems, issuer_warnings = check_issuer(settings)
+    mail_problems, mail_warnings = check_mail(settings)
     problems = [
         *settings.problems(),
         *check_database(settings),
         *check_redis(settings),
         *check_clock(settings),
         *issuer_problems,
+        *mail_problems,
         *check_peers(settings, peers or []),
     ]
-    return problems, [*issuer_warnings, *check_cookies(settings)]
+    return problems, [*issuer_warnings, *check_cookies(settings), *mail_warnings]

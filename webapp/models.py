@@ -109,6 +109,11 @@ class User(Base):
     totp_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    # E-mail (revision 0007): when the current address was proven by a link sent to it (None:
+    # not verified), and the security notices the person turned off.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    notices_off: Mapped[list[str]] = mapped_column(JSON, default=list)
+
     roles: Mapped[list[Role]] = relationship(secondary="user_roles", lazy="selectin")
 
     @property
@@ -126,6 +131,43 @@ class MfaRecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EmailToken(Base):
+    """A one-time link sent by mail (verify an address, reset a password): only its SHA-256
+    digest is stored; it works once, before ``expires_at``, for the address it was sent to."""
+
+    __tablename__ = "email_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # verify | reset
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MailMessage(Base):
+    """One mail owed to someone: written with the change it reports, then sent by a job.
+    Subject and bodies are stored encrypted (they may hold a one-time link) and dropped once
+    the mail was handed to the SMTP server."""
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    to_address: Mapped[str] = mapped_column(String(320))
+    # pending | sending | retrying | sent | failed | outbox (dev mode) | dropped (mail off)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    content_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class UpstreamIdentity(Base):

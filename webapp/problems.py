@@ -98,6 +98,10 @@ def from_identity_error(exc: ie.IdentityError) -> Problem:
         return Problem(401, "invalid-credentials", "Sign-in failed", exc.detail)
     if isinstance(exc, ie.InvalidRefreshToken):
         return Problem(401, "invalid-refresh-token", "Refresh token rejected", exc.detail)
+    if isinstance(exc, ie.EmailNotVerified):
+        return Problem(403, "email-not-verified", "Email address not verified", exc.detail)
+    if isinstance(exc, ie.LinkInvalid):
+        return Problem(400, "link-invalid", "Link not valid", exc.detail)
     if isinstance(exc, ie.AccountDisabled):
         return Problem(403, "account-disabled", "Account disabled", exc.detail)
     if isinstance(exc, ie.PermissionDenied):

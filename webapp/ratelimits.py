@@ -69,7 +69,8 @@ def device_user_code() -> str:
 
 
 def device_account() -> str:
-    """The signed-in account checking codes (the page needs one); else the address."""
+    """The signed-in account (checking codes, asking for an address change); else the
+    client's address."""
     from webapp.http import current_principal
 
     try:

@@ -89,6 +89,15 @@ class UserOut(Out):
     created_at: datetime
 
 
+class RegistrationPending(Out):
+    """The answer to a registration when addresses must be verified: the same whether or not
+    the address already had an account (its owner gets a notice instead of a second one)."""
+
+    status: Literal["verification-sent"]
+    email: str
+    detail: str
+
+
 # -- /api/v1 ---------------------------------------------------------------------------------
 class MeResponse(Out):
     sub: str

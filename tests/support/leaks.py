@@ -12,6 +12,7 @@ SECRET_SHAPES = {
     "refresh token": re.compile(r"limen_rt_[\w-]{20,}"),
     "API key": re.compile(r"limen_[0-9A-Za-z]{8}_[0-9A-Za-z]{30,}"),
     "client secret": re.compile(r"limen_cs_[\w-]{20,}"),
+    "mailed one-time link token": re.compile(r"limen_ml_[\w-]{20,}"),
     "session cookie": re.compile(r"limen_session=[\w.-]{20,}"),
     "upstream (GitHub) token": re.compile(r"\bgh[opsu]_[0-9A-Za-z]{30,}"),
 }

@@ -22,6 +22,7 @@ from webapp.http import (
     settings,
 )
 from webapp.identity import FIRST_PARTY_CLIENT
+from webapp.identity.errors import Conflict
 from webapp.identity.tokens import TokenSet
 from webapp.openapi import documented
 from webapp.problems import Problem
@@ -32,6 +33,7 @@ from webapp.schemas import (
     LogoutRequest,
     RefreshRequest,
     RegisterRequest,
+    RegistrationPending,
     TokenResponse,
     UserOut,
 )
@@ -67,11 +69,13 @@ def _token_response(tokens: TokenSet, status: int = 200) -> Response:
 @documented(
     "Create a local account (when registration is enabled)",
     body=RegisterRequest,
-    responses={201: UserOut},
+    responses={201: UserOut, 202: RegistrationPending},
     auth=False,
 )
 @limiter.limit(lambda: settings().ratelimit_register)
 def register() -> tuple[Response, int]:
+    """201 with the account; or, when addresses must be verified, 202 whether or not the
+    address was taken (a taken address's owner is told by mail; nothing else changes)."""
     if not settings().registration_enabled:
         raise Problem(
             403,
@@ -81,9 +85,13 @@ def register() -> tuple[Response, int]:
             "to create your account.",
         )
     body = parse_body(RegisterRequest)
-    user = identity().accounts.create_user(
+    if settings().mail.email_verification_required:
+        return _register_unverified(body)
+    ident = identity()
+    user = ident.accounts.create_user(
         body.email, body.password, display_name=body.display_name, meta=request_meta()
     )
+    ident.account_mail.send_verification(user)
     out = UserOut(
         id=user.id,
         email=user.email,
@@ -92,6 +100,30 @@ def register() -> tuple[Response, int]:
         created_at=user.created_at,
     )
     return jsonify(out.model_dump(mode="json")), 201
+
+
+def _register_unverified(body: RegisterRequest) -> tuple[Response, int]:
+    """Registration that reveals nothing about which addresses have accounts."""
+    ident = identity()
+    try:
+        user = ident.accounts.create_user(
+            body.email, body.password, display_name=body.display_name, meta=request_meta()
+        )
+        ident.account_mail.send_verification(user)
+        email = user.email
+    except Conflict:  # the refused insert was its own savepoint: nothing else to undo
+        ident.passwords.hash(body.password)  # the work a new account costs: the same time
+        owner = ident.accounts.find(body.email)
+        if owner is None:  # a concurrent registration is still committing: it gets the link
+            raise
+        ident.account_mail.notify_registration_attempt(owner)
+        email = ident.emails.normalize(body.email).display  # as typed, not as the owner's
+    answer = RegistrationPending(
+        status="verification-sent",
+        email=email,
+        detail="Open the link we mailed to this address to finish; then sign in.",
+    )
+    return jsonify(answer.model_dump(mode="json")), 202
 
 
 @bp.post("/login")

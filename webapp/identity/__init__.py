@@ -19,6 +19,7 @@ from webapp.authz.store import PolicyStore
 from webapp.models import RefreshFamily, User, utcnow
 from webapp.settings import Settings
 
+from .account_mail import AccountMail
 from .api_keys import ApiKeyService
 from .audit import AuditLog
 from .backchannel import BackchannelLogout
@@ -28,10 +29,11 @@ from .credential_rotation import CredentialRotation
 from .crypto import derive_fernet
 from .delegation import Holder, hand_on
 from .emails import EmailPolicy
-from .errors import InvalidCredentials, InvalidRefreshToken, MfaRequired
+from .errors import EmailNotVerified, InvalidCredentials, InvalidRefreshToken, MfaRequired
 from .key_lifecycle import KeyLifecycle
 from .key_usage import KeyUsage
 from .lockout import UnknownAddressLockout
+from .mail import MailRenderer, Outbox
 from .mfa import Mfa
 from .oauth import OAuthService
 from .oauth_codes import AuthorizationCodes, DeviceCodes
@@ -127,6 +129,24 @@ class Identity:
             lockout_seconds=settings.lockout_seconds,
             min_length=settings.password_min_length,
         )
+        self.outbox = Outbox(
+            db,
+            derive_fernet(secret, b"mail"),
+            MailRenderer(settings.issuer),
+            clock,
+            delivery=settings.mail.delivery(not settings.is_production),
+        )
+        self.account_mail = AccountMail(
+            db,
+            self.outbox,
+            self.accounts,
+            passwords,
+            self.revocation,
+            self.audit,
+            clock,
+            self.emails,
+        )
+        self.audit.add_listener(self.account_mail.on_audit)
         self.api_keys = ApiKeyService(
             db, self.audit, clock, self.invalidation, KeyUsage(redis_client, clock)
         )
@@ -178,8 +198,9 @@ class Identity:
         return self.verifier.authenticate(credential)
 
     def profile(self, sub: str) -> tuple[str | None, str | None]:
-        """(email, display name) of a subject; remembered like a verification. Emails never
-        change and a display name is only filled in when empty (upstream sign-in)."""
+        """(email, display name) of a subject; remembered like a verification. An address
+        change empties every process's memory (``AccountMail.change_address``), and a display
+        name is only filled in when empty (upstream sign-in)."""
 
         def load() -> tuple[str | None, str | None]:
             user = self.db.get(User, sub)
@@ -249,6 +270,9 @@ class Identity:
         return self._signed_in(user, client_id, meta)
 
     def _signed_in(self, user: User, client_id: str, meta: RequestMeta) -> TokenSet:
+        if self.settings.mail.email_verification_required and user.email_verified_at is None:
+            self.db.rollback()
+            raise EmailNotVerified()
         method = "password+otp" if self.mfa.enabled(user) else "password"
         grant = self.user_grant(user, client_id, method)
         if self.mfa.required(user) and not self.mfa.enabled(user):
@@ -264,6 +288,7 @@ class Identity:
         self.audit.record(
             "login.success", user_id=user.id, client_id=client_id, meta=meta, method=method
         )
+        self.account_mail.signed_in(user, meta)
         return self.tokens.start_session(grant, meta)
 
     def refresh(

@@ -21,6 +21,12 @@ class AuditLog:
     def __init__(self, db: DbSession, clock: Callable[[], datetime]) -> None:
         self._db = db
         self._clock = clock
+        self._listeners: list[Callable[[AuditEvent], None]] = []
+
+    def add_listener(self, listener: Callable[[AuditEvent], None]) -> None:
+        """Call ``listener`` with each event as it is recorded (in the same transaction)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     def record(
         self,
@@ -54,6 +60,8 @@ class AuditLog:
         self._db.add(row)
         if outcome == "failure":
             keep_on_refusal(self._db)
+        for listener in self._listeners:
+            listener(row)
         return row
 
     def search(

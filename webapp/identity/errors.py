@@ -115,3 +115,21 @@ class MfaRequired(IdentityError):
             "authenticator app (or a recovery code) as 'otp'."
         )
         self.ticket = ticket
+
+
+class EmailNotVerified(IdentityError):
+    """The password was right, but this deployment signs in only verified addresses."""
+
+    code = "email_not_verified"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Confirm your email address first: open the link we sent you. Ask for a new link "
+            "if it expired or never arrived."
+        )
+
+
+class LinkInvalid(IdentityError):
+    """A mailed one-time link that is unknown (mistyped, tampered), used, or expired."""
+
+    code = "link_invalid"

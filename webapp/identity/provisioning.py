@@ -96,6 +96,8 @@ class Provisioner:
                 raise AccountDisabled("This account is disabled. Ask an administrator.")
             user.roles = list(self._db.scalars(select(Role).where(Role.name.in_(roles))))
             user.last_login_at = self._clock()
+            if user.email_verified_at is None and user.email_normalized == address.key:
+                user.email_verified_at = user.last_login_at  # the provider vouched for it
             if profile.name and not user.display_name:
                 user.display_name = profile.name[:200]
             self._audit.record(

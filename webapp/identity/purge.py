@@ -22,7 +22,9 @@ from webapp.models import (
     AuthorizationCode,
     BackchannelDelivery,
     DeviceCode,
+    EmailToken,
     JobRun,
+    MailMessage,
     RefreshFamily,
     Session,
 )
@@ -68,6 +70,13 @@ class Purger:
             ("device_codes", DeviceCode.id, DeviceCode.expires_at < expired),
             ("refresh_families", RefreshFamily.id, RefreshFamily.expires_at < expired),
             ("sessions", Session.id, Session.expires_at < expired),
+            ("email_tokens", EmailToken.id, EmailToken.expires_at < expired),
+            (
+                "mail_messages",
+                MailMessage.id,
+                MailMessage.status.in_(("sent", "failed", "dropped", "outbox"))
+                & (MailMessage.created_at < now - timedelta(days=retention.job_runs_days)),
+            ),
             (
                 "backchannel_deliveries",
                 BackchannelDelivery.id,

@@ -18,7 +18,16 @@ from flask import Flask
 
 from webapp.settings import JobSettings
 
-from .actions import enqueue_key_rotation, get_run, overview, retry_run, run_inline, run_job
+from . import mail  # noqa: F401  (the mail jobs register in TASKS with the others)
+from .actions import (
+    enqueue_key_rotation,
+    get_run,
+    overview,
+    request_mail,
+    retry_run,
+    run_inline,
+    run_job,
+)
 from .runtime import JobsRuntime, runtime
 from .worker import start_dev_runner
 
@@ -28,6 +37,7 @@ __all__ = [
     "get_run",
     "init_app",
     "overview",
+    "request_mail",
     "retry_run",
     "run_inline",
     "run_job",
@@ -42,5 +52,6 @@ def init_app(app: Flask, settings: JobSettings | None = None) -> JobsRuntime:
     if not app.extensions.get("limen.jobs.wired"):
         app.extensions["limen.jobs.wired"] = True
         rt.identity.revocation.add_listener(rt.on_session_revoked)
+        rt.identity.outbox.add_listener(rt.on_mail_owed)
         app.before_request(rt.ensure_listener)
     return rt

@@ -34,6 +34,11 @@ def run_inline(name: str, params: dict[str, Any], *, actor: str | None) -> dict[
     return execute(name, _run_id=run_id, **params)
 
 
+def request_mail(kind: str, email: str) -> None:
+    """A reset or verification link asked for by address: decided and sent by a job."""
+    runtime(_app()).request_mail(kind, email)
+
+
 def enqueue_key_rotation(now: bool = False, actor: str | None = None) -> dict[str, Any]:
     """Rotate the signing key.
 

@@ -149,6 +149,21 @@ class JobsRuntime:
                 actor="revocation",
             )
 
+    def on_mail_owed(self, message_ids: list[str]) -> None:
+        """Send the mails a transaction just committed; if Redis refuses, the sweep will."""
+        for message_id in message_ids:
+            try:
+                self.enqueue(
+                    "mail.send", trigger="event", params={"message_id": message_id}, actor="mail"
+                )
+            except redis.RedisError as exc:
+                log.warning("mail.enqueue_failed", message_id=message_id, error=repr(exc))
+
+    def request_mail(self, kind: str, email: str) -> None:
+        """A link asked for by address (forgot password, resend): the job decides whether an
+        account gets one, so the asker's answer is the same either way."""
+        self.enqueue("mail.request", trigger="event", params={"kind": kind, "email": email})
+
     def ensure_listener(self) -> None:
         """Start this process's invalidation listener if it is not running (after a fork too)."""
         listener = self._listener

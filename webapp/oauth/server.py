@@ -452,7 +452,7 @@ def user_info(user: User, scope: str) -> UserInfo:
         info["preferred_username"] = user.email
     if "email" in scopes:
         info["email"] = user.email
-        info["email_verified"] = False  # local accounts' addresses are not verified
+        info["email_verified"] = user.email_verified_at is not None  # proven by a mailed link
     return info
 
 

@@ -79,6 +79,11 @@ def admin_user_action(user_id: str, action: str) -> Any:
             users.unlock(user_id, actor=actor, meta=meta)
         elif action in ("disable", "enable"):
             users.set_active(user_id, action == "enable", actor=actor, meta=meta)
+        elif action == "send-reset":
+            if identity().outbox.delivery == "off":
+                return users_page(error="Limen sends no mail: set LIMEN_SMTP_URL.", status=409)
+            if not identity().account_mail.request_reset(target.email, actor=actor):
+                return users_page(error=f"{target.email} has no password to reset.", status=400)
         else:
             return users_page(error=f"Unknown action {action!r}.", status=404)
     except FormInvalid as exc:
@@ -91,6 +96,7 @@ def admin_user_action(user_id: str, action: str) -> Any:
         "unlock": "Unlocked",
         "disable": "Disabled",
         "enable": "Enabled",
+        "send-reset": "Sent a password reset link to",
     }[action]
     return users_page(message=f"{past} {target.email}.")
 

@@ -28,6 +28,11 @@ def login_verify() -> Any:
         tokens = identity().complete_second_step(ticket, code, request_meta())
     except ie.AccountLocked as exc:
         return render_template("login.html", next=target, email=email, error=exc.detail), 423
+    except ie.EmailNotVerified as exc:
+        body = render_template(
+            "login.html", next=target, email=email, error=exc.detail, unverified=True
+        )
+        return body, 403
     except ie.InvalidCredentials as exc:
         retry = getattr(exc, "retry_ticket", None)
         if retry is None:

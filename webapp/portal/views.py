@@ -171,6 +171,11 @@ def login() -> Any:
         return _login_error(email, target, exc.detail, 423, headers)
     except ie.MfaRequired as exc:
         return render_template("login_otp.html", ticket=exc.ticket, next=target, email=email)
+    except ie.EmailNotVerified as exc:
+        body = render_template(
+            "login.html", next=target, email=email, error=exc.detail, unverified=True
+        )
+        return Response(body, status=403)
     except (ie.InvalidCredentials, ie.AccountDisabled) as exc:
         return _login_error(email, target, exc.detail, 401)
     response = navigate(target)

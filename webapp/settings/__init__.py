@@ -1,12 +1,12 @@
 """Typed settings read from ``LIMEN_*`` environment variables and validated at start-up.
 
 One tree: ``Settings`` (the server, tokens, rate limits, …) with nested sections ``jobs``
-(``JobSettings``) and ``upstream`` (one ``UpstreamSettings`` per identity provider), all read
-from the same flat ``LIMEN_*`` names and built once, then passed down to the web app, the worker
-and cron alike. Precedence: defaults < environment < explicit keyword overrides (what tests pass
-to ``create_app``). ``problems()`` explains every misconfiguration together with its fix;
-``unknown_variables()`` names every ``LIMEN_*`` variable no part of Limen reads (a typo is an
-error at start-up, not silently ignored).
+(``JobSettings``), ``mail`` (``MailSettings``) and ``upstream`` (one ``UpstreamSettings`` per
+identity provider), all read from the same flat ``LIMEN_*`` names and built once, then
+passed down to the web app, the worker and cron alike. Precedence: defaults < environment <
+explicit keyword overrides (what tests pass to ``create_app``). ``problems()`` explains every
+misconfiguration together with its fix; ``unknown_variables()`` names every ``LIMEN_*``
+variable no part of Limen reads (a typo is an error at start-up, not silently ignored).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .jobs import JobSettings
+from .mail import MailSettings
 from .upstream import (
     UPSTREAM_PREFIX,
     UPSTREAM_SUFFIXES,
@@ -109,6 +110,7 @@ class Settings(BaseSettings):
 
     # Sections, read from the same environment (explicit overrides replace a whole section).
     jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
+    mail: MailSettings = Field(default_factory=MailSettings)  # type: ignore[arg-type]
     upstream: tuple[UpstreamSettings, ...] = Field(
         default_factory=lambda: upstream_from_environ(os.environ)
     )
@@ -250,7 +252,10 @@ def _env_names(model: type[BaseSettings]) -> set[str]:
 
 def server_variables(environ: Mapping[str, str]) -> set[str]:
     """Every ``LIMEN_*`` name the server reads, given the providers this environment names."""
-    names = (_env_names(Settings) - {"LIMEN_JOBS", "LIMEN_UPSTREAM"}) | _env_names(JobSettings)
+    names = (_env_names(Settings) - {"LIMEN_JOBS", "LIMEN_MAIL", "LIMEN_UPSTREAM"}) | _env_names(
+        JobSettings
+    )
+    names |= _env_names(MailSettings)
     names.add(UPSTREAM_PREFIX + "PROVIDERS")
     for provider in upstream_names(environ):
         key = UPSTREAM_PREFIX + provider.upper().replace("-", "_") + "_"
@@ -292,12 +297,15 @@ def effective_settings(settings: Settings) -> list[tuple[str, str]]:
     """(variable, value) for every setting in force, secrets and URL passwords masked."""
     rows = []
     for field in Settings.model_fields:
-        if field in ("jobs", "upstream"):
+        if field in ("jobs", "mail", "upstream"):
             continue
         rows.append((f"LIMEN_{field.upper()}", _masked(field.upper(), getattr(settings, field))))
     rows.append((UPSTREAM_PREFIX + "PROVIDERS", ",".join(p.name for p in settings.upstream)))
     for field in JobSettings.model_fields:
         rows.append((f"LIMEN_{field.upper()}", str(getattr(settings.jobs, field))))
+    for field in MailSettings.model_fields:
+        value = getattr(settings.mail, field)
+        rows.append((f"LIMEN_{field.upper()}", _masked(field.upper(), value)))
     github_only = ("api_url", "allowed_orgs")
     for provider in settings.upstream:
         for field in UpstreamSettings.model_fields:

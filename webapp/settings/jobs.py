@@ -16,6 +16,7 @@ DEFAULT_INTERVALS = {
     "backchannel.sweep": 60,
     "purge": 3600,
     "api_keys.flush_usage": 30,  # API keys' last use, noted in Redis, to the database
+    "mail.sweep": 60,
 }
 
 

@@ -15,7 +15,12 @@ from webapp.models import JobRun
 from .conftest import JobsNode, wait_for
 
 INTERVAL = 2
-HOURLY = {"keys.maintain": 3600, "credentials.maintain": 3600, "backchannel.sweep": 3600}
+HOURLY = {
+    "keys.maintain": 3600,
+    "credentials.maintain": 3600,
+    "backchannel.sweep": 3600,
+    "mail.sweep": 3600,
+}
 
 
 def test_two_cron_processes_fire_each_job_once_per_interval(make_node: Any) -> None:

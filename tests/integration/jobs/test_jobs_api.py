@@ -45,6 +45,7 @@ def test_overview_shows_schedule_runs_and_failures(harness: JobsHarness, admin: 
         "backchannel.sweep",
         "purge",
         "api_keys.flush_usage",
+        "mail.sweep",
     }
     statuses = {r["job"]: r["status"] for r in body["runs"]}
     assert statuses == {"backchannel.deliver": "succeeded", "purge": "succeeded"}
