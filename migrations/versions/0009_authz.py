@@ -72,9 +72,31 @@ def upgrade() -> None:
         _org_fk("authz_policy_versions"),
         sa.PrimaryKeyConstraint("org_id", "version", name=op.f("pk_authz_policy_versions")),
     )
+    _builtin_scopes("add")
+
+
+# The first-party clients (limen-cli, limen-portal) may ask for every permission a person can
+# hold, so the three new ones join their allowed scopes (and leave them on a downgrade).
+AUTHZ_SCOPES = ("authz:evaluate", "authz:read", "authz:write")
+BUILTIN = ("limen-cli", "limen-portal")
+
+
+def _builtin_scopes(change: str) -> None:
+    clients = sa.table(
+        "oauth_clients", sa.column("client_id", sa.String), sa.column("scopes", sa.JSON)
+    )
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(clients.c.client_id, clients.c.scopes).where(clients.c.client_id.in_(BUILTIN))
+    ).all()
+    for client_id, scopes in rows:
+        current = [s for s in (scopes or []) if s not in AUTHZ_SCOPES]
+        wanted = current + list(AUTHZ_SCOPES) if change == "add" else current
+        bind.execute(clients.update().where(clients.c.client_id == client_id).values(scopes=wanted))
 
 
 def downgrade() -> None:
+    _builtin_scopes("remove")
     op.drop_table("authz_policy_versions")
     op.drop_table("authz_entities")
     with op.batch_alter_table("authz_memberships", schema=None) as batch_op:

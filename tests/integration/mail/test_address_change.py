@@ -20,7 +20,9 @@ def _ask(harness: JobsHarness, user_id: str, new: str, password: str = PASSWORD)
     with harness.app.app_context():
         user = db.session.get(User, user_id)
         assert user is not None
-        return harness.identity.account_mail.request_address_change(user, new, password, META)
+        result = harness.identity.account_mail.request_address_change(user, new, password, META)
+        db.session.commit()  # the test is the boundary of this unit of work
+        return result
 
 
 def _user(harness: JobsHarness, user_id: str) -> User:
@@ -42,6 +44,7 @@ def test_the_address_changes_when_the_link_to_the_new_one_is_used(
     token = link_in(smtp.wait_for("new@example.com")[-1]).split("token=", 1)[1]
     with harness.app.app_context():
         harness.identity.account_mail.change_address(token, META)
+        db.session.commit()  # the test is the boundary of this unit of work
         with pytest.raises(LinkInvalid, match="already used"):
             harness.identity.account_mail.change_address(token, META)
         signed_in = harness.identity.password_login("new@example.com", PASSWORD, META)

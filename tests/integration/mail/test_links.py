@@ -52,6 +52,7 @@ def test_a_verification_link_works_once_and_makes_email_verified_true(
         user = db.session.get(User, user_id)
         assert user is not None and user_info(user, "openid email")["email_verified"] is False
         harness.identity.account_mail.verify(token)
+        db.session.commit()  # the test is the boundary of this unit of work
         user = db.session.get(User, user_id)
         assert user is not None and user_info(user, "openid email")["email_verified"] is True
         with pytest.raises(LinkInvalid, match="already used"):
@@ -73,9 +74,11 @@ def test_a_tampered_link_changes_nothing(
     user_id, token = _verification_link(harness, smtp, "bo@example.com")
     with harness.app.app_context(), pytest.raises(LinkInvalid, match=message):
         harness.identity.account_mail.verify(spoil(token))
+        db.session.commit()  # the test is the boundary of this unit of work
     assert _verified_at(harness, user_id) is None
     with harness.app.app_context():  # and the real link still works
         harness.identity.account_mail.verify(token)
+        db.session.commit()  # the test is the boundary of this unit of work
     assert _verified_at(harness, user_id) is not None
 
 
@@ -84,6 +87,7 @@ def test_a_verification_link_expires_after_24_hours(harness: JobsHarness, smtp: 
     harness.clock.advance(24 * 3600 + 1)
     with harness.app.app_context(), pytest.raises(LinkInvalid, match="expired"):
         harness.identity.account_mail.verify(token)
+        db.session.commit()  # the test is the boundary of this unit of work
     assert _verified_at(harness, user_id) is None
 
 
@@ -100,11 +104,13 @@ def test_a_newer_link_replaces_the_older_one(harness: JobsHarness, smtp: SmtpSin
         with pytest.raises(LinkInvalid, match="replaced"):
             harness.identity.account_mail.verify(first)
         harness.identity.account_mail.verify(second)
+        db.session.commit()  # the test is the boundary of this unit of work
 
 
 def _reset_link(harness: JobsHarness, smtp: SmtpSink, email: str, count: int = 1) -> str:
     with harness.app.app_context():
         assert harness.identity.account_mail.request_reset(email) is True
+        db.session.commit()  # the test is the boundary of this unit of work
     harness.run_jobs()
     mails = [m for m in smtp.wait_for(email, count) if "password" in m["Subject"].lower()]
     return _token(link_in(mails[-1]))
@@ -120,6 +126,7 @@ def test_a_reset_ends_every_session_and_refresh_token_and_notifies_the_owner(
     token = _reset_link(harness, smtp, "ed@example.com")
     with harness.app.app_context():
         harness.identity.account_mail.reset_password(token, NEW_PASSWORD, META)
+        db.session.commit()  # the test is the boundary of this unit of work
         for tokens in sessions:
             assert harness.identity.sessions.get(tokens.session_id) is None
         families = db.session.scalars(
@@ -127,6 +134,7 @@ def test_a_reset_ends_every_session_and_refresh_token_and_notifies_the_owner(
         ).all()
         assert families and all(f.revoked_at is not None for f in families)
         signed_in = harness.identity.password_login("ed@example.com", NEW_PASSWORD, META)
+        db.session.commit()  # the test is the boundary of this unit of work
         assert signed_in.access_token
         with pytest.raises(LinkInvalid, match="already used"):
             harness.identity.account_mail.reset_password(token, "yet another passphrase", META)
@@ -142,9 +150,11 @@ def test_a_reset_keeps_two_step_verification(harness: JobsHarness, smtp: SmtpSin
         user = harness.user("fay@example.com")
         secret, _ = harness.identity.mfa.begin(user)
         harness.identity.mfa.confirm(user, pyotp.TOTP(secret).at(harness.clock()))
+        db.session.commit()  # the test is the boundary of this unit of work
     token = _reset_link(harness, smtp, "fay@example.com")
     with harness.app.app_context():
         harness.identity.account_mail.reset_password(token, NEW_PASSWORD, META)
+        db.session.commit()  # the test is the boundary of this unit of work
         with pytest.raises(MfaRequired):
             harness.identity.password_login("fay@example.com", NEW_PASSWORD, META)
 
@@ -159,6 +169,7 @@ def test_a_weak_new_password_is_refused_and_the_link_still_works(
         with pytest.raises(PolicyViolation):
             harness.identity.account_mail.reset_password(token, "short", META)
         harness.identity.account_mail.reset_password(token, NEW_PASSWORD, META)
+        db.session.commit()  # the test is the boundary of this unit of work
 
 
 def test_a_reset_link_expires_after_30_minutes(harness: JobsHarness, smtp: SmtpSink) -> None:
@@ -177,6 +188,7 @@ def test_a_reset_link_expires_after_30_minutes(harness: JobsHarness, smtp: SmtpS
 def test_a_reset_for_an_unknown_address_sends_nothing(harness: JobsHarness, smtp: SmtpSink) -> None:
     with harness.app.app_context():
         assert harness.identity.account_mail.request_reset("nobody@example.com") is False
+        db.session.commit()  # the test is the boundary of this unit of work
         assert db.session.scalar(select(MailMessage)) is None
     assert harness.run_jobs() == 0 and smtp.received() == []
 
@@ -193,17 +205,22 @@ def test_notices_for_a_new_device_mfa_off_and_a_new_api_key(
     with harness.app.app_context():
         user_id = harness.user("ivy@example.com").id
         ident.password_login("ivy@example.com", "correct horse battery staple", META)
+        db.session.commit()  # the test is the boundary of this unit of work
         ident.password_login("ivy@example.com", "correct horse battery staple", META)
+        db.session.commit()  # the test is the boundary of this unit of work
     assert _notices(harness, smtp, "ivy@example.com") == []  # first sign-in, then a known one
     with harness.app.app_context():
         other = RequestMeta(ip="198.51.100.9", user_agent="Safari/17 (iPhone)")
         ident.password_login("ivy@example.com", "correct horse battery staple", other)
+        db.session.commit()  # the test is the boundary of this unit of work
         user = db.session.get(User, user_id)
         assert user is not None
         secret, _ = ident.mfa.begin(user)
         totp = pyotp.TOTP(secret)
         ident.mfa.confirm(user, totp.at(harness.clock()))
+        db.session.commit()  # the test is the boundary of this unit of work
         ident.mfa.disable(user, totp.at(harness.clock().timestamp() + totp.interval))
+        db.session.commit()  # the test is the boundary of this unit of work
         ident.api_keys.create(user, "ci", ["profile"], None, holder=Holder.roles_of(["analyst"]))
         db.session.commit()
     assert _notices(harness, smtp, "ivy@example.com") == [
@@ -218,6 +235,7 @@ def test_a_notice_turned_off_is_not_sent(harness: JobsHarness, smtp: SmtpSink) -
     with harness.app.app_context():
         user = harness.user("jo@example.com")
         ident.account_mail.set_notices_off(user, {"api_key_created", "bogus"}, META)
+        db.session.commit()  # the test is the boundary of this unit of work
         assert user.notices_off == ["api_key_created"]
         ident.api_keys.create(user, "ci", ["profile"], None, holder=Holder.roles_of(["analyst"]))
         db.session.commit()
