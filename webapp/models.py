@@ -285,6 +285,11 @@ class AuthorizationCode(Base):
     code_challenge: Mapped[str] = mapped_column(String(128))
     code_challenge_method: Mapped[str] = mapped_column(String(16), default="S256")
     auth_time: Mapped[int] = mapped_column(Integer)
+    # The approving session's authentication context (RFC 8176 amr, space-separated; acr)
+    # and the session itself (the OP session an ID token's sid names).
+    amr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    auth_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -311,6 +316,10 @@ class DeviceCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     auth_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The approving session's authentication context and id (as on authorization codes).
+    amr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    auth_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SigningKey(Base):

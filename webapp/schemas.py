@@ -85,6 +85,10 @@ class MeResponse(Out):
     credential: str
     api_key_id: str | None
     expires_at: datetime | None
+    # How the person signed in (RFC 8176 amr, acr, epoch auth_time); empty for services.
+    amr: list[str] = []
+    acr: str | None = None
+    auth_time: int | None = None
 
 
 PermissionName = Literal[

@@ -19,6 +19,7 @@ from webapp.settings import Settings
 
 from .api_keys import ApiKeyService
 from .audit import AuditLog
+from .auth_context import AuthContext
 from .backchannel import BackchannelLogout
 from .clients import ClientRegistry
 from .consents import Consents
@@ -172,9 +173,17 @@ class Identity:
 
         return self.verify_cache.memo(f"profile:{sub}", load)  # type: ignore[no-any-return]
 
+    def session_auth(self, sid: str | None) -> AuthContext | None:
+        """How and when the person behind a live session signed in (None: no such session,
+        or a service's)."""
+        record = self.sessions.get(sid) if sid else None
+        return AuthContext.from_record(record) if record else None
+
     def user_grant(self, user: User, client_id: str, auth_method: str) -> Grant:
-        """A person's own sign-in: everything their roles allow."""
+        """A person's own sign-in, just now: everything their roles allow, and the
+        authentication context of this sign-in (auth_time now, amr and acr of the method)."""
         roles = user.role_names
+        now = int(self.clock().timestamp())
         return Grant(
             subject=user.id,
             user_id=user.id,
@@ -182,6 +191,7 @@ class Identity:
             scopes=hand_on(Holder.roles_of(roles), permissions_for(roles)),
             client_id=client_id,
             auth_method=auth_method,
+            auth=AuthContext.of_sign_in(auth_method, now),
         )
 
     def password_login(
@@ -241,6 +251,7 @@ class Identity:
                 ("profile",),
                 grant.client_id,
                 "password:mfa-setup-required",
+                grant.auth,
             )
         self.audit.record(
             "login.success", user_id=user.id, client_id=client_id, meta=meta, method=method
@@ -283,7 +294,8 @@ class Identity:
             roles=roles,
             scopes=hand_on(Holder.roles_of(roles), granted, narrow=True),
             client_id=family.client_id or FIRST_PARTY_CLIENT,
-            auth_method=str(session.get("amr", "password")),
+            auth_method=str(session.get("method", "password")),
+            auth=AuthContext.from_record(session),  # a refresh is not a new sign-in
         )
 
     def logout(self, sid: str, principal_sub: str | None, meta: RequestMeta) -> bool:

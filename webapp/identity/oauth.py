@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import OAuthClient, RefreshFamily, RefreshToken, User
 
 from .api_keys import looks_like_api_key
+from .auth_context import AuthContext
 from .crypto import sha256_hex
 from .delegation import Holder, hand_on
 from .errors import IdentityError
@@ -55,8 +56,15 @@ class OAuthService:
         self._clock = clock
 
     @staticmethod
-    def user_grant(user: User, client: OAuthClient, scopes: Iterable[str], method: str) -> Grant:
-        """A code or device grant: what was approved, within what the user's roles allow now."""
+    def user_grant(
+        user: User,
+        client: OAuthClient,
+        scopes: Iterable[str],
+        method: str,
+        auth: AuthContext | None = None,
+    ) -> Grant:
+        """A code or device grant: what was approved, within what the user's roles allow now,
+        carrying the approving session's authentication context ``auth``."""
         return Grant(
             subject=user.id,
             user_id=user.id,
@@ -64,6 +72,7 @@ class OAuthService:
             scopes=hand_on(Holder.roles_of(user.role_names), scopes, narrow=True),
             client_id=client.client_id,
             auth_method=method,
+            auth=auth,
         )
 
     @staticmethod

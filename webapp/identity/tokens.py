@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import RefreshFamily, RefreshToken, Session
 
 from .audit import AuditLog
+from .auth_context import AuthContext
 from .crypto import sha256_hex
 from .db import execute_dml
 from .errors import InvalidRefreshToken, InvalidToken, RefreshReuseDetected
@@ -75,6 +76,9 @@ class Grant:
     scopes: tuple[str, ...]
     client_id: str
     auth_method: str
+    # How the person authenticated (None for a service): recorded in the session record,
+    # carried by its tokens.
+    auth: AuthContext | None = None
 
 
 class TokenService:
@@ -163,6 +167,7 @@ class TokenService:
             auth_method=grant.auth_method,
             expires_at=expires_at,
             now=now,
+            auth=grant.auth,
         )
         try:
             self._db.commit()
@@ -240,8 +245,10 @@ class TokenService:
             "scope": " ".join(grant.scopes),
             "sid": sid,
             "roles": list(grant.roles),
-            "amr": grant.auth_method,
+            "auth_method": grant.auth_method,
         }
+        if grant.auth is not None:  # auth_time, amr (an RFC 8176 array) and acr
+            claims.update(grant.auth.to_record())
         header = {"alg": ALG, "kid": kid, "typ": ACCESS_TOKEN_TYP}
         return jwt.encode(header, claims, key, algorithms=[ALG]), exp
 

@@ -22,11 +22,12 @@ from webapp.http import current_principal, is_htmx, settings
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.delegation import Holder, hand_on
 from webapp.identity.errors import IdentityError, PermissionDenied
-from webapp.models import Session, User
+from webapp.models import User
 from webapp.ratelimits import token_client
 from webapp.scope_text import scope_descriptions
 from webapp.security import allow_form_action, redirect_origin
 
+from .prompts import AuthnRequest, sign_in_again_target
 from .server import oauth_server, user_info
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
@@ -76,19 +77,25 @@ def authorize() -> Any:
     server = oauth_server()
     try:  # the whole request is validated before anyone is asked to sign in (RFC 6749 4.1.2.1)
         grant = server.get_consent_grant(end_user=user)
+        asked = AuthnRequest.of(grant.request.payload.data, grant.redirect_uri)
     except OAuth2Error as error:
         return _authorization_error(error)
-    prompts = set(str(grant.request.payload.data.get("prompt") or "").split())
-    if user is None or principal is None:
+    prompts = asked.prompts
+    auth = identity().session_auth(principal.sid) if principal is not None else None
+    now = int(identity().clock().timestamp())
+    if (
+        user is None
+        or principal is None
+        or asked.needs_sign_in(auth, now, has_second_factor=identity().mfa.enabled(user))
+    ):
         if "none" in prompts:  # OIDC Core 3.1.2.6: never a page; the client learns why
             return _authorization_error(LoginRequiredError(redirect_uri=grant.redirect_uri))
-        return redirect(url_for("portal.login", next=request.full_path))
-    # What may be approved is what the approving session holds itself (identity.delegation).
+        return redirect(url_for("portal.login", next=sign_in_again_target(request.full_path, now)))
+    # What may be approved is what the approving session holds itself (identity.delegation);
+    # the code carries how that session signed in (auth_time, amr, acr) and which it was.
     grant.request.approver = Holder.of(principal, user.role_names)
-    session = db.session.get(Session, principal.sid) if principal.sid else None
-    grant.request.auth_time = int(
-        (session.created_at if session else identity().clock()).timestamp()
-    )
+    grant.request.auth_context = auth
+    grant.request.auth_session_id = principal.sid
     client = grant.client.row
     hint = (grant.request.payload.data.get("login_hint") or "").strip().lower()
     other_account = bool(hint) and hint != user.email

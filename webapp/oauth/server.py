@@ -31,6 +31,7 @@ from flask import Flask, current_app
 from webapp.extensions import db, identity
 from webapp.http import request_meta, settings
 from webapp.identity import errors as ie
+from webapp.identity.auth_context import AuthContext
 from webapp.identity.clients import (
     CLIENT_ID_PATTERN,
     DEVICE_GRANT,
@@ -38,7 +39,12 @@ from webapp.identity.clients import (
     redirect_uri_matches,
 )
 from webapp.identity.delegation import hand_on
-from webapp.identity.oauth_codes import DEVICE_INTERVAL, DEVICE_TTL, normalize_user_code
+from webapp.identity.oauth_codes import (
+    DEVICE_INTERVAL,
+    DEVICE_TTL,
+    code_context,
+    normalize_user_code,
+)
 from webapp.identity.tokens import TokenSet
 from webapp.models import AuthorizationCode, DeviceCode, OAuthClient, User
 from webapp.oauth.client_auth import authenticate_client_secret_basic
@@ -135,16 +141,18 @@ def generate_token(
     scope: str | None = None,
     expires_in: int | None = None,
     include_refresh_token: bool = True,
+    auth: AuthContext | None = None,
 ) -> dict[str, Any]:
     """Every OAuth grant's tokens come from here, via identity.tokens: a new Limen session for
-    a person's grant; the client's current service session for client_credentials."""
+    a person's grant (carrying ``auth``, how they authenticated when they approved it); the
+    client's current service session for client_credentials."""
     ident = identity()
     scopes = ident.clients.allowed_scopes(client.row, scope)
     if user is None:
         grant = ident.oauth.service_grant(client.row, scopes)
         tokens = ident.tokens.service_tokens(grant, request_meta())
     else:
-        grant = ident.oauth.user_grant(user, client.row, scopes, grant_type_name(grant_type))
+        grant = ident.oauth.user_grant(user, client.row, scopes, grant_type_name(grant_type), auth)
         with_refresh = (
             include_refresh_token
             and client.check_grant_type("refresh_token")
@@ -197,14 +205,14 @@ class CodeRecord:
     def get_nonce(self) -> str | None:
         return self.row.nonce
 
-    def get_auth_time(self) -> int:
-        return self.row.auth_time
+    def get_auth_time(self) -> int | None:
+        return self.row.auth_time or None
 
-    def get_acr(self) -> None:
-        return None
+    def get_acr(self) -> str | None:
+        return self.row.acr
 
-    def get_amr(self) -> None:
-        return None
+    def get_amr(self) -> list[str] | None:
+        return self.row.amr.split() if self.row.amr else None
 
 
 class S256Only(CodeChallenge):  # type: ignore[misc]
@@ -245,7 +253,28 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             nonce=data.get("nonce"),
             code_challenge=data["code_challenge"],
             code_challenge_method=data.get("code_challenge_method", "S256"),
-            auth_time=getattr(request, "auth_time", None) or 0,
+            # the approving session and how the person authenticated (set by the view)
+            auth=request.auth_context,
+            auth_session_id=request.auth_session_id,
+        )
+
+    def generate_token(
+        self,
+        user: User | None = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """The tokens of this code, carrying the authentication context it was approved in."""
+        return generate_token(
+            grant_type or self.GRANT_TYPE,
+            self.request.client,
+            user,
+            scope,
+            expires_in,
+            include_refresh_token,
+            auth=code_context(self.request.authorization_code.row),
         )
 
     def query_authorization_code(self, code: str, client: Client) -> CodeRecord | None:
@@ -319,6 +348,25 @@ class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
         if not identity().devices.consume(self.request.credential.row):
             raise InvalidGrantError("This device code has already been used.")
         return super().create_token_response()  # type: ignore[no-any-return]
+
+    def generate_token(
+        self,
+        user: User | None = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """The device's tokens inherit the approving session's authentication context."""
+        return generate_token(
+            grant_type or self.GRANT_TYPE,
+            self.request.client,
+            user,
+            scope,
+            expires_in,
+            include_refresh_token,
+            auth=code_context(self.request.credential.row),
+        )
 
 
 class DeviceRecord:
