@@ -19,6 +19,7 @@ from webapp.errors import register_json_errors
 from webapp.extensions import csrf, db, identity, limiter
 from webapp.handoff import navigate, top_level_view
 from webapp.http import current_principal, is_htmx, settings
+from webapp.identity.auth_context import ACR_VALUES
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.delegation import Holder, hand_on
 from webapp.identity.errors import IdentityError, PermissionDenied
@@ -100,8 +101,9 @@ def authorize() -> Any:
     hint = (grant.request.payload.data.get("login_hint") or "").strip().lower()
     other_account = bool(hint) and hint != user.email
     scopes = client_scopes(grant)
-    consented = client.is_trusted or identity().consents.covers(
-        user.id, client.client_id, (name for name, _ in scopes)
+    consented = "consent" not in prompts and (  # prompt=consent: ask even if remembered
+        client.is_trusted
+        or identity().consents.covers(user.id, client.client_id, (name for name, _ in scopes))
     )
     if request.method == "GET":
         if consented and not other_account:
@@ -214,6 +216,11 @@ def metadata() -> dict[str, Any]:
         "backchannel_logout_session_supported": True,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
+        "acr_values_supported": list(ACR_VALUES),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,  # its default is true (Discovery §3)
         "claims_supported": [
             "sub",
             "iss",
@@ -221,6 +228,8 @@ def metadata() -> dict[str, Any]:
             "exp",
             "iat",
             "auth_time",
+            "amr",
+            "acr",
             "nonce",
             "at_hash",
             "name",

@@ -7,6 +7,7 @@ code and device decision is made by ``webapp.identity``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -26,6 +27,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc8628 import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import OpenIDCode, UserInfo
+from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 from flask import Flask, current_app
 
 from webapp.extensions import db, identity
@@ -50,6 +52,8 @@ from webapp.models import AuthorizationCode, DeviceCode, OAuthClient, User
 from webapp.oauth.client_auth import authenticate_client_secret_basic
 
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by spaces.
+SCOPE_SYNTAX = re.compile(r"[\x20\x21\x23-\x5B\x5D-\x7E]*")
 
 
 def describable(text: str) -> str:
@@ -80,6 +84,15 @@ class LimenAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 state=oauth_request.payload.state,
             )
         return oauth_request
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        """Scope values we do not know are ignored (OIDC Core §3.1.2.1), and a known scope
+        the client is not registered for is left out of the grant (RFC 6749 §3.3: the token
+        response's ``scope`` says what was granted); only a value no scope can be is refused."""
+        if scope and not SCOPE_SYNTAX.fullmatch(scope):
+            raise InvalidScopeError(
+                "scope has characters no scope value has (RFC 6749 section 3.3).",
+            )
 
     def handle_error_response(self, request: Any, error: Any) -> Any:
         if isinstance(error, InvalidClientError):
@@ -240,6 +253,24 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
+    def validate_authorization_request(self) -> str:
+        """Authlib's checks, then: request objects (JAR) are not supported, so a request
+        that carries one is refused at the client (OIDC Core §6) rather than half-read."""
+        redirect_uri: str = super().validate_authorization_request()
+        data = self.request.payload.data
+        if "request" in data:
+            raise RequestNotSupportedError(
+                "Request objects (the request parameter) are not supported; send the "
+                "parameters themselves.",
+                redirect_uri=redirect_uri,
+            )
+        if "request_uri" in data:
+            raise RequestURINotSupportedError(
+                "request_uri is not supported; send the parameters themselves.",
+                redirect_uri=redirect_uri,
+            )
+        return redirect_uri
+
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
         allowed = request.client.get_allowed_scope(request.payload.scope).split()
@@ -326,11 +357,15 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
 class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
-    def query_device_credential(self, device_code: str) -> DeviceRecord | None:
+    def query_device_credential(self, device_code: str) -> DeviceRecord:
+        """The device request behind ``device_code``; an unknown or used code is
+        ``invalid_grant`` (RFC 8628 §3.5, RFC 6749 §5.2)."""
         row = identity().devices.by_device_code(device_code)
-        if row is not None and row.status == "consumed":
+        if row is None:
+            raise InvalidGrantError("This device code is unknown or has expired.")
+        if row.status == "consumed":
             raise InvalidGrantError("This device code has already been used.")
-        return DeviceRecord(row) if row else None
+        return DeviceRecord(row)
 
     def query_user_grant(self, user_code: str) -> tuple[User, bool] | None:
         row = identity().devices.by_user_code(user_code)
