@@ -264,6 +264,8 @@ class OAuthClient(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # OIDC Back-Channel Logout 1.0 (revision 0003): where logout tokens are POSTed.
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # OIDC Registration: how its ID tokens are signed (None: RS256, the OIDC default).
+    id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Secret rotation policy: a new secret every N days, waiting encrypted for an admin.
     secret_rotation_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

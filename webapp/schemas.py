@@ -190,6 +190,9 @@ class ClientCreate(Strict):
         max_length=2000,
         description="OIDC Back-Channel Logout: where logout tokens are POSTed (https).",
     )
+    id_token_signed_response_alg: Literal["RS256", "ES256", "EdDSA"] | None = Field(
+        None, description="How this client's ID tokens are signed (default RS256)."
+    )
 
 
 class ClientSecretPolicy(Strict):
@@ -219,6 +222,7 @@ class ClientOut(Out):
     backchannel_logout_uri: str | None = None
     secret_rotation_days: int | None = None
     rotated_secret_ready: bool = False
+    id_token_signed_response_alg: str = "RS256"  # noqa: S105 (an algorithm name)
 
 
 class ClientIssued(ClientOut):

@@ -1,5 +1,6 @@
-"""OpenID Connect authentication context: the approving session's amr/acr and id on
-authorization and device codes, so tokens and ID tokens carry how the person signed in.
+"""OpenID Connect: the approving session's authentication context (amr, acr) and id on
+authorization and device codes, so tokens and ID tokens carry how the person signed in; each
+client's ID token signing algorithm (id_token_signed_response_alg).
 
 Revision ID: 0008
 Revises: 0006
@@ -17,6 +18,10 @@ TABLES = ("oauth_authorization_codes", "oauth_device_codes")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("id_token_signed_response_alg", sa.String(length=16), nullable=True)
+        )
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("amr", sa.String(length=64), nullable=True))
@@ -25,6 +30,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
+        batch_op.drop_column("id_token_signed_response_alg")
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("auth_session_id")

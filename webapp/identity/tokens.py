@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from joserfc import jwt
+from joserfc.jwk import ECKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
@@ -424,8 +425,8 @@ class TokenService:
                 "The token's header names extensions Limen does not use.", "malformed"
             )
         kid = header.get("kid")
-        key = self._keys.verification_key(kid) if isinstance(kid, str) else None
-        if key is None:
+        key = self._keys.verification_key(kid, ALG) if isinstance(kid, str) else None
+        if not isinstance(key, ECKey):  # unknown, or a key of another algorithm
             raise InvalidToken(
                 "The token was signed with an unknown key id: was it issued by another "
                 "deployment, or has its key been retired? Get a new token.",

@@ -23,6 +23,7 @@ from webapp.identity.auth_context import ACR_VALUES
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.delegation import Holder, hand_on
 from webapp.identity.errors import IdentityError, PermissionDenied
+from webapp.identity.signing_keys import ALGS
 from webapp.models import User
 from webapp.ratelimits import token_client
 from webapp.scope_text import scope_descriptions
@@ -215,7 +216,7 @@ def metadata() -> dict[str, Any]:
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": list(ALGS),
         "acr_values_supported": list(ACR_VALUES),
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": False,

@@ -47,6 +47,7 @@ from webapp.identity.oauth_codes import (
     code_context,
     normalize_user_code,
 )
+from webapp.identity.signing_keys import ID_TOKEN_ALG
 from webapp.identity.tokens import TokenSet
 from webapp.models import AuthorizationCode, DeviceCode, OAuthClient, User
 from webapp.oauth.client_auth import authenticate_client_secret_basic
@@ -500,19 +501,21 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
 
 class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
-    """ID tokens (OIDC Core): ES256 with the ring's active key; nonce, at_hash, auth_time."""
+    """ID tokens (OIDC Core): signed with the ring's active key of the client's registered
+    algorithm (RS256 unless it chose ES256 or EdDSA); nonce, at_hash, auth_time, amr, acr."""
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         return False  # nonces are bound to single-use codes; replay is caught by the code
 
     def resolve_client_private_key(self, client: Client) -> Any:
-        return identity().keys.signing_key()[1]
+        return identity().keys.signing_key(id_token_alg(client))[1]
 
     def get_client_algorithm(self, client: Client) -> str:
-        return "ES256"
+        return id_token_alg(client)
 
     def get_encode_header(self, client: Client) -> dict[str, str]:
-        return {"alg": "ES256", "kid": identity().keys.signing_key()[0], "typ": "JWT"}
+        alg = id_token_alg(client)
+        return {"alg": alg, "kid": identity().keys.signing_key(alg)[0], "typ": "JWT"}
 
     def get_client_claims(self, client: Client) -> dict[str, Any]:
         now = int(identity().clock().timestamp())
@@ -525,6 +528,11 @@ class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
 
     def generate_user_info(self, user: User, scope: str) -> UserInfo:
         return user_info(user, scope)
+
+
+def id_token_alg(client: Client) -> str:
+    """How this client's ID tokens are signed (its registration, else RS256)."""
+    return client.row.id_token_signed_response_alg or ID_TOKEN_ALG
 
 
 def user_info(user: User, scope: str) -> UserInfo:

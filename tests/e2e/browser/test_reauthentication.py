@@ -23,7 +23,7 @@ def id_claims(node, party, code: str) -> dict:
     exchanged = party.exchange(code)
     assert exchanged.status_code == 200, exchanged.text
     keys = KeySet.import_key_set(httpx.get(f"{node.url}/oauth/jwks").json())
-    return dict(jwt.decode(exchanged.json()["id_token"], keys, algorithms=["ES256"]).claims)
+    return dict(jwt.decode(exchanged.json()["id_token"], keys, algorithms=["RS256"]).claims)
 
 
 def test_prompt_login_makes_a_signed_in_person_sign_in_again(node, relying_party, new_page):

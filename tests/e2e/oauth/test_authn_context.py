@@ -23,8 +23,9 @@ SCOPE = "openid profile offline_access"
 
 
 def claims_of(server, token: str) -> dict:
+    """Verified claims of an access token (ES256) or an ID token (RS256, the default)."""
     keys = KeySet.import_key_set(httpx.get(f"{server.url}/oauth/jwks").json())
-    return dict(jwt.decode(token, keys, algorithms=["ES256"]).claims)
+    return dict(jwt.decode(token, keys, algorithms=["ES256", "RS256"]).claims)
 
 
 def rp(**extra) -> OAuth2Client:
