@@ -179,6 +179,9 @@ class Session(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The sign-in session that approved this client's grant (the OpenID Provider session):
+    # when it ends, this session ends with it unless it was granted offline_access.
+    auth_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class RefreshFamily(Base):
@@ -266,6 +269,8 @@ class OAuthClient(Base):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
     # OIDC Registration: how its ID tokens are signed (None: RS256, the OIDC default).
     id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # RP-Initiated Logout: where the browser may be sent after signing out (exact match).
+    post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # Secret rotation policy: a new secret every N days, waiting encrypted for an admin.
     secret_rotation_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

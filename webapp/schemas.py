@@ -193,6 +193,12 @@ class ClientCreate(Strict):
     id_token_signed_response_alg: Literal["RS256", "ES256", "EdDSA"] | None = Field(
         None, description="How this client's ID tokens are signed (default RS256)."
     )
+    post_logout_redirect_uris: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="RP-Initiated Logout: where the browser may return after signing out "
+        "(exact match).",
+    )
 
 
 class ClientSecretPolicy(Strict):
@@ -223,6 +229,7 @@ class ClientOut(Out):
     secret_rotation_days: int | None = None
     rotated_secret_ready: bool = False
     id_token_signed_response_alg: str = "RS256"  # noqa: S105 (an algorithm name)
+    post_logout_redirect_uris: list[str] = []
 
 
 class ClientIssued(ClientOut):

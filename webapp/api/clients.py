@@ -43,6 +43,7 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
         "secret_rotation_days": row.secret_rotation_days,
         "rotated_secret_ready": row.pending_secret_encrypted is not None,
         "id_token_signed_response_alg": row.id_token_signed_response_alg or ID_TOKEN_ALG,
+        "post_logout_redirect_uris": row.post_logout_redirect_uris or [],
     }
     model = ClientIssued if issued else ClientOut
     if issued:
@@ -89,6 +90,7 @@ def create_client() -> tuple[Response, int]:
         trusted=body.trusted,
         introspect=body.introspect,
         id_token_alg=body.id_token_signed_response_alg,
+        post_logout_redirect_uris=body.post_logout_redirect_uris,
         actor=_actor(),
         meta=request_meta(),
         holder=_holder(),

@@ -27,6 +27,7 @@ from .credential_rotation import CredentialRotation
 from .crypto import derive_fernet
 from .delegation import Holder, hand_on
 from .emails import EmailPolicy
+from .end_session import EndSession
 from .errors import InvalidCredentials, InvalidRefreshToken, MfaRequired
 from .key_lifecycle import KeyLifecycle
 from .lockout import UnknownAddressLockout
@@ -158,6 +159,7 @@ class Identity:
             db, self.keys, self.audit, clock, issuer=settings.issuer
         )
         self.purger = Purger(db, self.audit, clock, batch_size=settings.jobs.purge_batch_size)
+        self.end_session = EndSession(db, self.keys, self.revocation, issuer=settings.issuer)
 
     # -- flows ---------------------------------------------------------------------------
     def authenticate(self, credential: Credential) -> Principal:

@@ -169,6 +169,7 @@ class ClientRegistry:
         trusted: bool = False,
         introspect: bool = False,
         id_token_alg: str | None = None,
+        post_logout_redirect_uris: Sequence[str] = (),
         client_id: str | None = None,
         actor: str | None = None,
         meta: RequestMeta | None = None,
@@ -176,7 +177,8 @@ class ClientRegistry:
     ) -> RegisteredClient:
         """Register a client (flushed, not committed); the secret is returned only here.
         Its scopes and rights are handed on by ``holder``, who must hold them;
-        ``id_token_alg`` is how its ID tokens are signed (None: RS256)."""
+        ``id_token_alg`` is how its ID tokens are signed (None: RS256);
+        ``post_logout_redirect_uris`` where RP-initiated logout may send the browser back."""
         grant_types = self._grant_types(grants, public)
         if id_token_alg is not None and id_token_alg not in ALGS:
             raise PolicyViolation(f"id_token_signed_response_alg must be one of {', '.join(ALGS)}.")
@@ -190,7 +192,7 @@ class ClientRegistry:
         if introspect and public:
             raise PolicyViolation("Only a confidential client (a resource server) may introspect.")
         self._invalidation.after_commit(self._db, "client.registered")
-        for uri in redirect_uris:
+        for uri in (*redirect_uris, *post_logout_redirect_uris):
             validate_redirect_uri(uri)
         if "authorization_code" in grant_types and not redirect_uris:
             raise PolicyViolation("The authorization_code grant needs at least one redirect URI.")
@@ -213,6 +215,7 @@ class ClientRegistry:
             is_trusted=trusted,
             may_introspect=introspect,
             id_token_signed_response_alg=id_token_alg,
+            post_logout_redirect_uris=list(post_logout_redirect_uris) or None,
             redirect_uris=list(redirect_uris),
             grant_types=grant_types,
             scopes=sorted(set(scopes)),

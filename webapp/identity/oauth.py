@@ -62,9 +62,10 @@ class OAuthService:
         scopes: Iterable[str],
         method: str,
         auth: AuthContext | None = None,
+        approved_in: str | None = None,
     ) -> Grant:
         """A code or device grant: what was approved, within what the user's roles allow now,
-        carrying the approving session's authentication context ``auth``."""
+        carrying the approving session's authentication context ``auth`` and its id."""
         return Grant(
             subject=user.id,
             user_id=user.id,
@@ -73,6 +74,7 @@ class OAuthService:
             client_id=client.client_id,
             auth_method=method,
             auth=auth,
+            approved_in=approved_in,
         )
 
     @staticmethod

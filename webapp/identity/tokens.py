@@ -80,6 +80,9 @@ class Grant:
     # How the person authenticated (None for a service): recorded in the session record,
     # carried by its tokens.
     auth: AuthContext | None = None
+    # The sign-in session that approved this grant (a code or a device approval): this
+    # session ends when that one does, unless granted offline_access (see revocation).
+    approved_in: str | None = None
 
 
 class TokenService:
@@ -136,6 +139,7 @@ class TokenService:
                 created_at=now,
                 last_seen_at=now,
                 expires_at=expires_at,
+                auth_session_id=grant.approved_in,
             )
         )
         self._db.flush()  # the session row first: families reference it

@@ -198,6 +198,7 @@ def metadata() -> dict[str, Any]:
         "revocation_endpoint": f"{iss}/oauth/revoke",
         "introspection_endpoint": f"{iss}/oauth/introspect",
         "userinfo_endpoint": f"{iss}/oauth/userinfo",
+        "end_session_endpoint": f"{iss}/oauth/logout",
         "jwks_uri": f"{iss}/oauth/jwks",
         "scopes_supported": sorted(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
@@ -229,6 +230,7 @@ def metadata() -> dict[str, Any]:
             "exp",
             "iat",
             "auth_time",
+            "sid",
             "amr",
             "acr",
             "nonce",
@@ -251,4 +253,6 @@ def discovery() -> Response:
     return response
 
 
-__all__ = ["bp", "wellknown"]
+from . import logout  # noqa: E402  (its routes join this blueprint)
+
+__all__ = ["bp", "logout", "wellknown"]

@@ -156,6 +156,7 @@ def generate_token(
     expires_in: int | None = None,
     include_refresh_token: bool = True,
     auth: AuthContext | None = None,
+    approved_in: str | None = None,
 ) -> dict[str, Any]:
     """Every OAuth grant's tokens come from here, via identity.tokens: a new Limen session for
     a person's grant (carrying ``auth``, how they authenticated when they approved it); the
@@ -166,7 +167,9 @@ def generate_token(
         grant = ident.oauth.service_grant(client.row, scopes)
         tokens = ident.tokens.service_tokens(grant, request_meta())
     else:
-        grant = ident.oauth.user_grant(user, client.row, scopes, grant_type_name(grant_type), auth)
+        grant = ident.oauth.user_grant(
+            user, client.row, scopes, grant_type_name(grant_type), auth, approved_in
+        )
         with_refresh = (
             include_refresh_token
             and client.check_grant_type("refresh_token")
@@ -197,6 +200,7 @@ def token_body(tokens: TokenSet) -> dict[str, Any]:
 def save_token(token: dict[str, Any], request: Any) -> None:
     """Tokens are already stored by identity.tokens; bind a code to the session it made."""
     sid = token.pop("_sid", None)
+    request.limen_sid = sid  # the ID token's sid (LimenOpenIDCode)
     code = getattr(request, "authorization_code", None)
     if sid and isinstance(code, CodeRecord):
         identity().codes.bind_session(code.row.id, sid)
@@ -307,6 +311,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             expires_in,
             include_refresh_token,
             auth=code_context(self.request.authorization_code.row),
+            approved_in=self.request.authorization_code.row.auth_session_id,
         )
 
     def query_authorization_code(self, code: str, client: Client) -> CodeRecord | None:
@@ -402,6 +407,7 @@ class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
             expires_in,
             include_refresh_token,
             auth=code_context(self.request.credential.row),
+            approved_in=self.request.credential.row.auth_session_id,
         )
 
 
@@ -516,6 +522,15 @@ class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
     def get_encode_header(self, client: Client) -> dict[str, str]:
         alg = id_token_alg(client)
         return {"alg": alg, "kid": identity().keys.signing_key(alg)[0], "typ": "JWT"}
+
+    def get_compatible_claims(self, request: Any) -> dict[str, Any]:
+        """The client's claims, and ``sid``: the session these tokens belong to, which a
+        back-channel logout token names when it ends (OIDC Back-Channel Logout §2.1)."""
+        claims: dict[str, Any] = super().get_compatible_claims(request)
+        sid = getattr(request, "limen_sid", None)
+        if sid:
+            claims["sid"] = sid
+        return claims
 
     def get_client_claims(self, client: Client) -> dict[str, Any]:
         now = int(identity().clock().timestamp())
