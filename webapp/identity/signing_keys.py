@@ -141,7 +141,12 @@ class KeyRing:
         return entry.public if entry is not None and entry.alg == alg else None
 
     def jwks(self) -> dict[str, Any]:
-        if not self._fresh_entries():
+        """Every published key. Re-read unless read within the last second: an algorithm's
+        first key, made on another node when first needed, signs at once, and a relying party
+        that meets its kid fetches the JWKS again (a cold path; clients cache it)."""
+        if time.monotonic() - self._loaded_at > self._miss_reload_seconds:
+            self._reload()
+        if not self._entries:
             self.ensure_active()  # publish the first key before anyone asks for a token
         entries = sorted(self._entries.values(), key=lambda e: e.kid)
         return {"keys": [e.public.as_dict(private=False) for e in entries]}
