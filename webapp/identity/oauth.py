@@ -132,6 +132,7 @@ class OAuthService:
             body["sid"] = principal.sid
             body["iss"] = self._tokens.issuer
             body["aud"] = self._tokens.audience
+            body["iat"] = self._tokens.decode_access(token)["iat"]  # RFC 7662 §2.2
         if principal.expires_at:
             body["exp"] = int(principal.expires_at.timestamp())
         if principal.email:
@@ -172,5 +173,6 @@ class OAuthService:
             "sub": family.user_id,
             "scope": family.scope,
             "sid": family.session_id,
+            "iat": int(row.created_at.timestamp()),
             "exp": int(row.expires_at.timestamp()),
         }, family.client_id

@@ -25,6 +25,7 @@ from webapp.identity.delegation import Holder, hand_on
 from webapp.identity.errors import IdentityError, PermissionDenied
 from webapp.identity.signing_keys import ALGS
 from webapp.models import User
+from webapp.problems import Problem, bearer_challenge
 from webapp.ratelimits import token_client
 from webapp.scope_text import scope_descriptions
 from webapp.security import allow_form_action, redirect_origin
@@ -83,6 +84,8 @@ def authorize() -> Any:
     except OAuth2Error as error:
         return _authorization_error(error)
     prompts = asked.prompts
+    if "none" in prompts and user is not None and not _hint_names(user.id, grant):
+        return _authorization_error(LoginRequiredError(redirect_uri=grant.redirect_uri))
     auth = identity().session_auth(principal.sid) if principal is not None else None
     now = int(identity().clock().timestamp())
     if (
@@ -134,6 +137,19 @@ def authorize() -> Any:
     return server.create_authorization_response(grant_user=user if approved else None, grant=grant)
 
 
+def _hint_names(user_id: str, grant: Any) -> bool:
+    """Whether the request's id_token_hint (if any) names the signed-in person: with
+    prompt=none another person's (or a forged) hint is login_required (OIDC Core §3.1.2.2)."""
+    raw = str(grant.request.payload.data.get("id_token_hint") or "").strip()
+    if not raw:
+        return True
+    try:
+        hint = identity().end_session.read_hint(raw)
+    except IdentityError:
+        return False
+    return hint.sub == user_id and hint.client_id == grant.client.get_client_id()
+
+
 def allow_consent_redirect(grant: Any) -> None:
     """The consent form's answer redirects to the validated redirect URI: allow its origin
     in this page's form-action (Chromium checks the redirects after a form post)."""
@@ -173,8 +189,18 @@ def introspect() -> Response:
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
+    """OIDC Core §5.3 for a bearer access token only (RFC 6750): never the portal cookie, so
+    a page of another origin cannot read the person's claims with their cookie."""
     principal = current_principal()
     assert principal is not None
+    if principal.credential == "cookie":
+        raise Problem(
+            401,
+            "authentication-required",
+            "Bearer token required",
+            "userinfo takes an access token in 'Authorization: Bearer ...', not a cookie.",
+            {"WWW-Authenticate": bearer_challenge("invalid_token", "A bearer token is required.")},
+        )
     if "openid" not in principal.scopes:
         raise PermissionDenied(
             "userinfo needs a token issued with the 'openid' scope.", permission="openid"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 
-from tests.support.browser import follow_authorize
+from tests.support.browser import follow_authorize, sign_in
 
 from .test_flows import DEVICE_GRANT
 
@@ -108,3 +108,74 @@ def test_discovery_says_exactly_what_is_supported(metadata):
     assert metadata["acr_values_supported"] == ["urn:limen:acr:1fa", "urn:limen:acr:2fa"]
     assert metadata["prompt_values_supported"] == ["none", "login", "consent"]
     assert {"auth_time", "amr", "acr"} <= set(metadata["claims_supported"])
+
+
+def test_userinfo_takes_bearer_tokens_only(server, metadata, browser):
+    http, account = browser
+    by_cookie = http.get(metadata["userinfo_endpoint"])  # the portal cookie, signed in
+    assert by_cookie.status_code == 401
+    assert 'error="invalid_token"' in by_cookie.headers["WWW-Authenticate"]
+    assert account.email not in by_cookie.text
+    verifier = secrets.token_urlsafe(48)
+    with cli_client("openid email") as client:
+        url, _ = client.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier=verifier
+        )
+        token = client.fetch_token(
+            metadata["token_endpoint"],
+            authorization_response=follow_authorize(http, url),
+            code_verifier=verifier,
+        )
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    assert httpx.get(metadata["userinfo_endpoint"], headers=bearer).json()["email"] == account.email
+
+
+def test_introspection_says_when_a_token_was_issued(metadata, make_client):
+    app = make_client(grant_types=["client_credentials"], scopes=["profile"])
+    auth = (app["client_id"], app["client_secret"])
+    token = httpx.post(
+        metadata["token_endpoint"], data={"grant_type": "client_credentials"}, auth=auth
+    ).json()["access_token"]
+    answer = httpx.post(metadata["introspection_endpoint"], data={"token": token}, auth=auth)
+    body = answer.json()
+    assert body["active"] is True and isinstance(body["iat"], int)
+    assert body["exp"] - body["iat"] == 600  # LIMEN_ACCESS_TOKEN_TTL
+
+
+def test_prompt_none_checks_the_id_token_hint(server, metadata, browser, api):
+    http, _ = browser
+
+    def code_with(**params: str) -> dict[str, list[str]]:
+        verifier = secrets.token_urlsafe(48)
+        with cli_client("openid") as client:
+            url, _ = client.create_authorization_url(
+                metadata["authorization_endpoint"], code_verifier=verifier, **params
+            )
+            location = http.get(url).headers["Location"]
+            if "code=" in location and "prompt" not in params:
+                token = client.fetch_token(
+                    metadata["token_endpoint"],
+                    authorization_response=location,
+                    code_verifier=verifier,
+                )
+                return {"id_token": [token["id_token"]]}
+        return parse_qs(urlsplit(location).query)
+
+    own = code_with()["id_token"][0]
+    assert "code" in code_with(prompt="none", id_token_hint=own)
+    other = api.register()
+    with httpx.Client(timeout=30) as someone_else:
+        sign_in(someone_else, server.url, other.email, other.password)
+        verifier = secrets.token_urlsafe(48)
+        with cli_client("openid") as client:
+            url, _ = client.create_authorization_url(
+                metadata["authorization_endpoint"], code_verifier=verifier
+            )
+            theirs = client.fetch_token(
+                metadata["token_endpoint"],
+                authorization_response=follow_authorize(someone_else, url),
+                code_verifier=verifier,
+            )["id_token"]
+    for hint in (theirs, own[:-4] + "AAAA", "garbage"):
+        answer = code_with(prompt="none", id_token_hint=hint, state="h")
+        assert answer["error"] == ["login_required"] and answer["state"] == ["h"]
