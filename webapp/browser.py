@@ -16,6 +16,15 @@ from webapp.identity import errors as ie
 from webapp.models import User
 from webapp.problems import Problem
 
+# Marks an authorization request the person was sent to sign in (again) for: its value is
+# when they were sent; a session begun after it is that fresh sign-in (see oauth.prompts).
+FRESH_SIGN_IN = "limen_signed_in_after"
+
+
+def asks_fresh_sign_in(target: str) -> bool:
+    """Whether the page after sign-in is a request that asked for a fresh sign-in."""
+    return f"{FRESH_SIGN_IN}=" in target
+
 
 class SignInRequired(Exception):
     """No usable portal session; ``expired`` means a refresh may bring it back."""

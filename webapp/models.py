@@ -221,6 +221,9 @@ class Session(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The sign-in session that approved this client's grant (the OpenID Provider session):
+    # when it ends, this session ends with it unless it was granted offline_access.
+    auth_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class RefreshFamily(Base):
@@ -306,6 +309,10 @@ class OAuthClient(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # OIDC Back-Channel Logout 1.0 (revision 0003): where logout tokens are POSTed.
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # OIDC Registration: how its ID tokens are signed (None: RS256, the OIDC default).
+    id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # RP-Initiated Logout: where the browser may be sent after signing out (exact match).
+    post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # Secret rotation policy: a new secret every N days, waiting encrypted for an admin.
     secret_rotation_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -327,6 +334,11 @@ class AuthorizationCode(Base):
     code_challenge: Mapped[str] = mapped_column(String(128))
     code_challenge_method: Mapped[str] = mapped_column(String(16), default="S256")
     auth_time: Mapped[int] = mapped_column(Integer)
+    # The approving session's authentication context (RFC 8176 amr, space-separated; acr)
+    # and the session itself (the OP session an ID token's sid names).
+    amr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    auth_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -353,6 +365,10 @@ class DeviceCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     auth_time: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The approving session's authentication context and id (as on authorization codes).
+    amr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    auth_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SigningKey(Base):

@@ -112,6 +112,10 @@ class MeResponse(Out):
     credential: str
     api_key_id: str | None
     expires_at: datetime | None
+    # How the person signed in (RFC 8176 amr, acr, epoch auth_time); empty for services.
+    amr: list[str] = []
+    acr: str | None = None
+    auth_time: int | None = None
 
 
 class ApiKeyCreate(Strict):
@@ -200,6 +204,15 @@ class ClientCreate(Strict):
         max_length=2000,
         description="OIDC Back-Channel Logout: where logout tokens are POSTed (https).",
     )
+    id_token_signed_response_alg: Literal["RS256", "ES256", "EdDSA"] | None = Field(
+        None, description="How this client's ID tokens are signed (default RS256)."
+    )
+    post_logout_redirect_uris: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="RP-Initiated Logout: where the browser may return after signing out "
+        "(exact match).",
+    )
 
 
 class ClientSecretPolicy(Strict):
@@ -231,6 +244,8 @@ class ClientOut(Out):
     backchannel_logout_uri: str | None = None
     secret_rotation_days: int | None = None
     rotated_secret_ready: bool = False
+    id_token_signed_response_alg: str = "RS256"  # noqa: S105 (an algorithm name)
+    post_logout_redirect_uris: list[str] = []
 
 
 class ClientIssued(ClientOut):

@@ -11,6 +11,7 @@ from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity.backchannel import validate_backchannel_uri
 from webapp.identity.delegation import Holder
+from webapp.identity.signing_keys import ID_TOKEN_ALG
 from webapp.models import OAuthClient
 from webapp.openapi import documented
 from webapp.schemas import (
@@ -42,6 +43,8 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
         "backchannel_logout_uri": row.backchannel_logout_uri,
         "secret_rotation_days": row.secret_rotation_days,
         "rotated_secret_ready": row.pending_secret_encrypted is not None,
+        "id_token_signed_response_alg": row.id_token_signed_response_alg or ID_TOKEN_ALG,
+        "post_logout_redirect_uris": row.post_logout_redirect_uris or [],
     }
     model = ClientIssued if issued else ClientOut
     if issued:
@@ -89,6 +92,8 @@ def create_client() -> tuple[Response, int]:
         public=body.public,
         trusted=body.trusted,
         introspect=body.introspect,
+        id_token_alg=body.id_token_signed_response_alg,
+        post_logout_redirect_uris=body.post_logout_redirect_uris,
         actor=_actor(),
         meta=request_meta(),
         holder=_holder(),

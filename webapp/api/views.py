@@ -78,6 +78,9 @@ def me() -> Response:
         credential=principal.credential,
         api_key_id=principal.api_key_id,
         expires_at=principal.expires_at,
+        amr=list(principal.amr),
+        acr=principal.acr,
+        auth_time=principal.auth_time,
     )
     # Serialized by pydantic straight to JSON: this is the hottest endpoint there is.
     return Response(body.model_dump_json(), mimetype="application/json")

@@ -22,6 +22,7 @@ from webapp.settings import Settings
 from .account_mail import AccountMail
 from .api_keys import ApiKeyService
 from .audit import AuditLog
+from .auth_context import AuthContext
 from .backchannel import BackchannelLogout
 from .clients import ClientRegistry
 from .consents import Consents
@@ -29,6 +30,7 @@ from .credential_rotation import CredentialRotation
 from .crypto import derive_fernet
 from .delegation import Holder, hand_on
 from .emails import EmailPolicy
+from .end_session import EndSession
 from .errors import EmailNotVerified, InvalidCredentials, InvalidRefreshToken, MfaRequired
 from .key_lifecycle import KeyLifecycle
 from .key_usage import KeyUsage
@@ -191,6 +193,7 @@ class Identity:
             db, self.keys, self.audit, clock, issuer=settings.issuer
         )
         self.purger = Purger(db, self.audit, clock, batch_size=settings.jobs.purge_batch_size)
+        self.end_session = EndSession(db, self.keys, self.revocation, issuer=settings.issuer)
 
     # -- flows ---------------------------------------------------------------------------
     def authenticate(self, credential: Credential) -> Principal:
@@ -208,9 +211,17 @@ class Identity:
 
         return self.verify_cache.memo(f"profile:{sub}", load)  # type: ignore[no-any-return]
 
+    def session_auth(self, sid: str | None) -> AuthContext | None:
+        """How and when the person behind a live session signed in (None: no such session,
+        or a service's)."""
+        record = self.sessions.get(sid) if sid else None
+        return AuthContext.from_record(record) if record else None
+
     def user_grant(self, user: User, client_id: str, auth_method: str) -> Grant:
-        """A person's own sign-in: everything their roles allow."""
+        """A person's own sign-in, just now: everything their roles allow, and the
+        authentication context of this sign-in (auth_time now, amr and acr of the method)."""
         roles = user.role_names
+        now = int(self.clock().timestamp())
         return Grant(
             subject=user.id,
             user_id=user.id,
@@ -218,6 +229,7 @@ class Identity:
             scopes=hand_on(Holder.roles_of(roles), permissions_for(roles)),
             client_id=client_id,
             auth_method=auth_method,
+            auth=AuthContext.of_sign_in(auth_method, now),
         )
 
     def password_login(
@@ -271,8 +283,7 @@ class Identity:
 
     def _signed_in(self, user: User, client_id: str, meta: RequestMeta) -> TokenSet:
         if self.settings.mail.email_verification_required and user.email_verified_at is None:
-            self.db.rollback()
-            raise EmailNotVerified()
+            raise EmailNotVerified()  # a refusal: the boundary rolls the sign-in's writes back
         method = "password+otp" if self.mfa.enabled(user) else "password"
         grant = self.user_grant(user, client_id, method)
         if self.mfa.required(user) and not self.mfa.enabled(user):
@@ -284,6 +295,7 @@ class Identity:
                 ("profile",),
                 grant.client_id,
                 "password:mfa-setup-required",
+                grant.auth,
             )
         self.audit.record(
             "login.success", user_id=user.id, client_id=client_id, meta=meta, method=method
@@ -326,7 +338,8 @@ class Identity:
             roles=roles,
             scopes=hand_on(Holder.roles_of(roles), granted, narrow=True),
             client_id=family.client_id or FIRST_PARTY_CLIENT,
-            auth_method=str(session.get("amr", "password")),
+            auth_method=str(session.get("method", "password")),
+            auth=AuthContext.from_record(session),  # a refresh is not a new sign-in
         )
 
     def logout(self, sid: str, principal_sub: str | None, meta: RequestMeta) -> bool:

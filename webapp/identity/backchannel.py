@@ -24,7 +24,7 @@ from .audit import AuditLog
 from .clients import is_loopback_redirect
 from .db import execute_dml
 from .errors import PolicyViolation
-from .signing_keys import ALG, KeyRing
+from .signing_keys import ALG, ID_TOKEN_ALG, KeyRing
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_TYP = "logout+jwt"  # noqa: S105 (a JOSE type, not a secret)
@@ -43,6 +43,7 @@ class ClaimedDelivery:
     session_id: str
     user_id: str | None
     attempt: int
+    alg: str = ALG  # the client's ID token algorithm: its logout tokens are signed alike
 
 
 def validate_backchannel_uri(uri: str) -> str:
@@ -121,16 +122,26 @@ class BackchannelLogout:
             return None
         row = self._db.get(BackchannelDelivery, delivery_id)
         assert row is not None
-        uri = self._db.scalar(
-            select(OAuthClient.backchannel_logout_uri).where(OAuthClient.client_id == row.client_id)
-        )
+        found = self._db.execute(
+            select(
+                OAuthClient.backchannel_logout_uri, OAuthClient.id_token_signed_response_alg
+            ).where(OAuthClient.client_id == row.client_id)
+        ).first()
+        uri, alg = found if found is not None else (None, None)
         return ClaimedDelivery(
-            row.id, uri or "", row.client_id, row.session_id, row.user_id, row.attempts
+            row.id,
+            uri or "",
+            row.client_id,
+            row.session_id,
+            row.user_id,
+            row.attempts,
+            alg or ID_TOKEN_ALG,
         )
 
     def logout_token(self, delivery: ClaimedDelivery) -> str:
-        """A logout token (signed with the ring's active key): sid, sub, events; no nonce."""
-        kid, key = self._ring.signing_key()
+        """A logout token, signed like the client's ID tokens (the ring's active key of its
+        algorithm): sid, sub, events; no nonce."""
+        kid, key = self._ring.signing_key(delivery.alg)
         now = int(self._clock().timestamp())
         claims: dict[str, object] = {
             "iss": self._issuer,
@@ -143,8 +154,8 @@ class BackchannelLogout:
         }
         if delivery.user_id:
             claims["sub"] = delivery.user_id
-        header = {"alg": ALG, "kid": kid, "typ": LOGOUT_TOKEN_TYP}
-        return jwt.encode(header, claims, key, algorithms=[ALG])
+        header = {"alg": delivery.alg, "kid": kid, "typ": LOGOUT_TOKEN_TYP}
+        return jwt.encode(header, claims, key, algorithms=[delivery.alg])
 
     def delivered(self, delivery: ClaimedDelivery, status: int) -> None:
         """Record a delivery the client accepted with HTTP ``status`` (committed)."""

@@ -23,6 +23,7 @@ from .delegation import Holder, hand_on, may_grant_introspection
 from .errors import Conflict, NotFound, PolicyViolation
 from .principal import RequestMeta
 from .rbac import ALL_PERMISSIONS
+from .signing_keys import ALGS
 from .verify_cache import Invalidation
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -181,14 +182,20 @@ class ClientRegistry:
         public: bool = False,
         trusted: bool = False,
         introspect: bool = False,
+        id_token_alg: str | None = None,
+        post_logout_redirect_uris: Sequence[str] = (),
         client_id: str | None = None,
         actor: str | None = None,
         meta: RequestMeta | None = None,
         holder: Holder,
     ) -> RegisteredClient:
         """Register a client (flushed, not committed); the secret is returned only here.
-        Its scopes and rights are handed on by ``holder``, who must hold them."""
+        Its scopes and rights are handed on by ``holder``, who must hold them;
+        ``id_token_alg`` is how its ID tokens are signed (None: RS256);
+        ``post_logout_redirect_uris`` where RP-initiated logout may send the browser back."""
         grant_types = self._grant_types(grants, public)
+        if id_token_alg is not None and id_token_alg not in ALGS:
+            raise PolicyViolation(f"id_token_signed_response_alg must be one of {', '.join(ALGS)}.")
         unknown = sorted(set(scopes) - SUPPORTED_SCOPES)
         if unknown:
             raise PolicyViolation(
@@ -199,7 +206,7 @@ class ClientRegistry:
         if introspect and public:
             raise PolicyViolation("Only a confidential client (a resource server) may introspect.")
         self._invalidation.after_commit(self._db, "client.registered")
-        for uri in redirect_uris:
+        for uri in (*redirect_uris, *post_logout_redirect_uris):
             validate_redirect_uri(uri)
         if "authorization_code" in grant_types and not redirect_uris:
             raise PolicyViolation("The authorization_code grant needs at least one redirect URI.")
@@ -221,6 +228,8 @@ class ClientRegistry:
             is_public=public,
             is_trusted=trusted,
             may_introspect=introspect,
+            id_token_signed_response_alg=id_token_alg,
+            post_logout_redirect_uris=list(post_logout_redirect_uris) or None,
             redirect_uris=list(redirect_uris),
             grant_types=grant_types,
             scopes=sorted(set(scopes)),

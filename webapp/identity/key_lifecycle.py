@@ -4,6 +4,8 @@ A new key is published (state ``next``, in JWKS) at least ``publish_seconds`` be
 so every JWKS cache has seen it; the old key keeps verifying (``retiring``) until every token it
 can have signed has expired, then leaves JWKS. Each step is one conditional transaction, so
 running ``advance`` twice, or on two workers at once, changes nothing more than running it once.
+Each algorithm's keys (``signing_keys.ALGS``) make their own line: the same steps, the same
+timing, one active key per algorithm.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from webapp.models import Session, SigningKey
 
 from .audit import AuditLog
 from .db import after_commit, execute_dml
-from .signing_keys import KeyRing
+from .signing_keys import ALG, KeyRing
 from .tokens import CLOCK_LEEWAY
 
 
@@ -67,43 +69,49 @@ class KeyLifecycle:
         self._audit = audit
         self._clock = clock
 
-    def _keys(self, state: str) -> list[SigningKey]:
-        return list(
+    def _keys(self, state: str, alg: str | None = None) -> list[SigningKey]:
+        query = select(SigningKey).where(SigningKey.state == state)
+        if alg is not None:
+            query = query.where(SigningKey.alg == alg)
+        return list(self._db.scalars(query.order_by(SigningKey.created_at)))
+
+    def _algs(self) -> list[str]:
+        """The algorithms in use (with an active or a waiting key), ES256 always first."""
+        used = set(
             self._db.scalars(
-                select(SigningKey).where(SigningKey.state == state).order_by(SigningKey.created_at)
+                select(SigningKey.alg).where(SigningKey.state.in_(("active", "next"))).distinct()
             )
         )
+        return [ALG, *sorted(used - {ALG})]
 
     # -- planned rotation ------------------------------------------------------------------
     def request_rotation(self, actor: str | None = None) -> tuple[SigningKey, bool]:
-        """Publish a successor now (it signs after the publish delay); reuse one if waiting."""
+        """Publish a successor for every algorithm in use now (each signs after the publish
+        delay), reusing one that is waiting; answers the access-token (ES256) key."""
         self._ring.ensure_active()  # on an empty ring the first key signs at once
-        waiting = self._keys("next")
+        answer: tuple[SigningKey, bool] | None = None
+        for alg in self._algs():
+            found = self._publish_successor(alg, actor)
+            answer = answer or found
+        assert answer is not None  # ES256 is always in use
+        return answer
+
+    def _publish_successor(self, alg: str, actor: str | None) -> tuple[SigningKey, bool]:
+        waiting = self._keys("next", alg)
         if waiting:
             return waiting[0], False
-        row = self._ring.create_key("next")
-        self._audit.record("signing_key.published", actor=actor, kid=row.kid)
+        row = self._ring.create_key("next", alg)
+        self._audit.record("signing_key.published", actor=actor, kid=row.kid, alg=alg)
         after_commit(self._db, self._ring.invalidate, "signing keys changed")
         return row, True
 
     def advance(self, policy: LifecyclePolicy, actor: str | None = None) -> list[Transition]:
-        """Take every step that is due (the caller commits them together)."""
+        """Take every step that is due, for every algorithm (the caller commits them together)."""
         self._ring.ensure_active()
         now = self._clock()
         done: list[Transition] = []
-        active = self._keys("active")
-        newest = max((k.activated_at or k.created_at for k in active), default=None)
-        if (
-            newest is not None
-            and now - newest >= timedelta(days=policy.rotation_days)
-            and not self._keys("next")
-        ):
-            row, _ = self.request_rotation(actor or "schedule")
-            done.append(Transition(row.kid, "next"))
-        publish = timedelta(seconds=policy.publish_seconds)
-        ready = [k for k in self._keys("next") if now - k.created_at >= publish]
-        if ready and self._promote(ready[0].kid, now, actor):
-            done.append(Transition(ready[0].kid, "active"))
+        for alg in self._algs():
+            done.extend(self._advance_line(alg, policy, now, actor))
         for key in self._keys("retiring"):
             due = key.retiring_at is not None and now - key.retiring_at >= policy.retire_after
             if due and self._retire(key.kid, now, "retiring", actor, reason="expired_tokens"):
@@ -112,7 +120,28 @@ class KeyLifecycle:
             after_commit(self._db, self._ring.invalidate, "signing keys changed")
         return done
 
-    def _promote(self, kid: str, now: datetime, actor: str | None) -> bool:
+    def _advance_line(
+        self, alg: str, policy: LifecyclePolicy, now: datetime, actor: str | None
+    ) -> list[Transition]:
+        """One algorithm's due steps: publish a successor when the active key is old enough,
+        promote a successor published long enough ago."""
+        done: list[Transition] = []
+        active = self._keys("active", alg)
+        newest = max((k.activated_at or k.created_at for k in active), default=None)
+        if (
+            newest is not None
+            and now - newest >= timedelta(days=policy.rotation_days)
+            and not self._keys("next", alg)
+        ):
+            row, _ = self._publish_successor(alg, actor or "schedule")
+            done.append(Transition(row.kid, "next"))
+        publish = timedelta(seconds=policy.publish_seconds)
+        ready = [k for k in self._keys("next", alg) if now - k.created_at >= publish]
+        if ready and self._promote(ready[0].kid, now, actor, alg):
+            done.append(Transition(ready[0].kid, "active"))
+        return done
+
+    def _promote(self, kid: str, now: datetime, actor: str | None, alg: str = ALG) -> bool:
         promoted = execute_dml(
             self._db,
             update(SigningKey)
@@ -124,7 +153,9 @@ class KeyLifecycle:
             return False  # another worker promoted it first
         old = list(
             self._db.scalars(
-                select(SigningKey.kid).where(SigningKey.state == "active", SigningKey.kid != kid)
+                select(SigningKey.kid).where(
+                    SigningKey.state == "active", SigningKey.alg == alg, SigningKey.kid != kid
+                )
             )
         )
         self._db.execute(
@@ -161,8 +192,11 @@ class KeyLifecycle:
     def emergency_rotate(self, policy: LifecyclePolicy, actor: str | None) -> EmergencyRotation:
         """A compromised active key: a new key signs now; the old one stops verifying now."""
         now = self._clock()
+        algs = self._algs()
         compromised = self._keys("active") + self._keys("next")
-        new = self._ring.create_key("active")
+        new = self._ring.create_key("active")  # the access-token key first
+        for alg in algs[1:]:  # every other algorithm in use gets its new key too
+            self._ring.create_key("active", alg)
         self._db.flush()
         for key in compromised:
             key.state = "retired"
@@ -229,6 +263,7 @@ class KeyLifecycle:
             out.append(
                 {
                     "kid": row.kid,
+                    "alg": row.alg,
                     "state": row.state,
                     "created_at": row.created_at,
                     "activated_at": row.activated_at,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import OAuthClient, RefreshFamily, RefreshToken, User
 
 from .api_keys import looks_like_api_key
+from .auth_context import AuthContext
 from .crypto import sha256_hex
 from .delegation import Holder, hand_on
 from .errors import IdentityError
@@ -57,8 +58,16 @@ class OAuthService:
         self._clock = clock
 
     @staticmethod
-    def user_grant(user: User, client: OAuthClient, scopes: Iterable[str], method: str) -> Grant:
-        """A code or device grant: what was approved, within what the user's roles allow now."""
+    def user_grant(
+        user: User,
+        client: OAuthClient,
+        scopes: Iterable[str],
+        method: str,
+        auth: AuthContext | None = None,
+        approved_in: str | None = None,
+    ) -> Grant:
+        """A code or device grant: what was approved, within what the user's roles allow now,
+        carrying the approving session's authentication context ``auth`` and its id."""
         return Grant(
             subject=user.id,
             user_id=user.id,
@@ -66,6 +75,8 @@ class OAuthService:
             scopes=hand_on(Holder.roles_of(user.role_names), scopes, narrow=True),
             client_id=client.client_id,
             auth_method=method,
+            auth=auth,
+            approved_in=approved_in,
         )
 
     @staticmethod
@@ -123,6 +134,7 @@ class OAuthService:
             body["sid"] = principal.sid
             body["iss"] = self._tokens.issuer
             body["aud"] = self._tokens.audience
+            body["iat"] = self._tokens.decode_access(token)["iat"]  # RFC 7662 §2.2
         if principal.expires_at:
             body["exp"] = int(principal.expires_at.timestamp())
         if principal.email:
@@ -163,5 +175,6 @@ class OAuthService:
             "sub": family.user_id,
             "scope": family.scope,
             "sid": family.session_id,
+            "iat": int(row.created_at.timestamp()),
             "exp": int(row.expires_at.timestamp()),
         }, family.client_id

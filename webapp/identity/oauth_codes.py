@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import redis
 from sqlalchemy import select, update
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session as DbSession
 from webapp.models import AuthorizationCode, DeviceCode, User
 
 from .audit import AuditLog
+from .auth_context import AuthContext
 from .crypto import sha256_hex
 from .db import execute_dml, keep_on_refusal
 from .delegation import Holder, hand_on
@@ -39,6 +41,18 @@ def normalize_user_code(value: str) -> str | None:
     """``abcd efgh``, ``ABCD-EFGH`` and ``abcdefgh`` are the same code; None if malformed."""
     cleaned = re.sub(r"[\s\-]", "", value or "").upper()
     return f"{cleaned[:4]}-{cleaned[4:]}" if USER_CODE_RE.match(cleaned) else None
+
+
+def context_columns(auth: AuthContext | None) -> dict[str, Any]:
+    """A code row's columns for an authentication context (auth_time 0: none known)."""
+    if auth is None:
+        return {"auth_time": 0, "amr": None, "acr": None}
+    return {"auth_time": auth.auth_time, "amr": " ".join(auth.amr), "acr": auth.acr}
+
+
+def code_context(row: AuthorizationCode | DeviceCode) -> AuthContext | None:
+    """The authentication context a code row carries, if any."""
+    return AuthContext.from_record({"auth_time": row.auth_time, "amr": row.amr, "acr": row.acr})
 
 
 class AuthorizationCodes:
@@ -63,9 +77,11 @@ class AuthorizationCodes:
         nonce: str | None,
         code_challenge: str,
         code_challenge_method: str,
-        auth_time: int,
+        auth: AuthContext | None,
+        auth_session_id: str | None,
     ) -> None:
-        """Store a code Authlib generated, as its digest."""
+        """Store a code Authlib generated, as its digest, with the approving session's
+        authentication context (what the tokens it buys will say about the sign-in)."""
         now = self._clock()
         self._db.add(
             AuthorizationCode(
@@ -77,8 +93,9 @@ class AuthorizationCodes:
                 nonce=nonce,
                 code_challenge=code_challenge,
                 code_challenge_method=code_challenge_method,
-                auth_time=auth_time,
                 created_at=now,
+                auth_session_id=auth_session_id,
+                **context_columns(auth),
                 expires_at=now + CODE_TTL,
             )
         )
@@ -190,10 +207,19 @@ class DeviceCodes:
         return row
 
     def decide(
-        self, user_code: str, user: User, approve: bool, meta: RequestMeta, *, approver: Holder
+        self,
+        user_code: str,
+        user: User,
+        approve: bool,
+        meta: RequestMeta,
+        *,
+        approver: Holder,
+        auth: AuthContext | None = None,
+        auth_session_id: str | None = None,
     ) -> DeviceCode:
         """Approve or deny; an approval grants the part of the request ``approver`` (the
-        person's own session) holds."""
+        person's own session) holds, and the device's tokens inherit that session's
+        authentication context ``auth``."""
         row = self.pending(user_code)
         now = self._clock()
         decided = execute_dml(
@@ -205,7 +231,8 @@ class DeviceCodes:
                 user_id=user.id,
                 scope=" ".join(hand_on(approver, row.scope.split(), narrow=True)),
                 decided_at=now,
-                auth_time=int(now.timestamp()),
+                auth_session_id=auth_session_id,
+                **context_columns(auth),
             )
             .execution_options(synchronize_session=False),
         )

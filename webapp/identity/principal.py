@@ -21,6 +21,11 @@ class Principal:
     api_key_id: str | None = None
     expires_at: datetime | None = None
     token_id: str | None = field(default=None, compare=False)
+    # How the person authenticated (from the session's authentication context): RFC 8176
+    # method references, the acr met, and when. Empty for services and API keys.
+    amr: tuple[str, ...] = ()
+    acr: str | None = None
+    auth_time: int | None = None
     # When this verification stops holding (exp; an API key's expiry or grace end): the most
     # a cached copy may be reused for.
     valid_until: datetime | None = field(default=None, compare=False)

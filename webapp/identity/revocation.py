@@ -153,7 +153,37 @@ class Revocation:
         keep_on_refusal(self._db)  # a revocation stands, whatever the request's answer
         if not already:
             after_commit(self._db, lambda: self._notify(revoked), f"session {sid} revoked")
+            self._end_approved_by(sid, actor=actor, meta=meta, invalidate=invalidate)
         return not already
+
+    def _end_approved_by(
+        self, sid: str, *, actor: str | None, meta: RequestMeta | None, invalidate: bool
+    ) -> None:
+        """A sign-in session ended: so do the client sessions it approved (each client that
+        got tokens, and an ID token naming that session, hears of it by back-channel), except
+        those granted ``offline_access``, which outlive the sign-in by design."""
+        children = list(
+            self._db.scalars(
+                select(Session.id).where(
+                    Session.auth_session_id == sid, Session.revoked_at.is_(None)
+                )
+            )
+        )
+        if not children:
+            return
+        offline = set(
+            self._db.scalars(
+                select(RefreshFamily.session_id).where(
+                    RefreshFamily.session_id.in_(children),
+                    RefreshFamily.scope.contains("offline_access"),
+                )
+            )
+        )
+        for child in children:
+            if child not in offline:
+                self.revoke_session(
+                    child, reason="signed_out", actor=actor, meta=meta, invalidate=invalidate
+                )
 
     def revoke_client(
         self,

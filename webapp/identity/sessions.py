@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import redis
 
 if TYPE_CHECKING:
+    from .auth_context import AuthContext
     from .verify_cache import Invalidation
 
 KEY = "limen:session:{sid}"
@@ -35,15 +36,19 @@ class SessionStore:
         auth_method: str,
         expires_at: datetime,
         now: datetime,
+        auth: AuthContext | None = None,
     ) -> None:
-        """Write session ``sid``'s record; Redis drops it when the session ends."""
+        """Write the live record: who, for which client, by which door (``method``), until
+        when, and the person's authentication context (``auth_time``, ``amr``, ``acr``)."""
         ttl = max(1, int((expires_at - now).total_seconds()))
-        record = {
+        record: dict[str, Any] = {
             "uid": user_id,
             "cid": client_id,
-            "amr": auth_method,
+            "method": auth_method,
             "exp": int(expires_at.timestamp()),
         }
+        if auth is not None:
+            record.update(auth.to_record())
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(KEY.format(sid=sid), json.dumps(record), ex=ttl)
         if user_id:

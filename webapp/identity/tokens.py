@@ -23,12 +23,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from joserfc import jwt
+from joserfc.jwk import ECKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from webapp.models import RefreshFamily, RefreshToken, Session
 
 from .audit import AuditLog
+from .auth_context import AuthContext
 from .crypto import UniqueIds, sha256_hex
 from .db import after_commit, execute_dml, rollback_undo
 from .errors import InvalidRefreshToken, InvalidToken, RefreshReuseDetected
@@ -78,6 +80,12 @@ class Grant:
     scopes: tuple[str, ...]
     client_id: str
     auth_method: str
+    # How the person authenticated (None for a service): recorded in the session record,
+    # carried by its tokens.
+    auth: AuthContext | None = None
+    # The sign-in session that approved this grant (a code or a device approval): this
+    # session ends when that one does, unless granted offline_access (see revocation).
+    approved_in: str | None = None
 
 
 class TokenService:
@@ -136,6 +144,7 @@ class TokenService:
                 created_at=now,
                 last_seen_at=now,
                 expires_at=expires_at,
+                auth_session_id=grant.approved_in,
             )
         )
         self._db.flush()  # the session row first: families reference it
@@ -168,6 +177,7 @@ class TokenService:
             auth_method=grant.auth_method,
             expires_at=expires_at,
             now=now,
+            auth=grant.auth,
         )
         # Should the boundary roll back instead of committing, no token went out: drop the record.
         undo = self._sessions.delete
@@ -243,8 +253,10 @@ class TokenService:
             "scope": " ".join(grant.scopes),
             "sid": sid,
             "roles": list(grant.roles),
-            "amr": grant.auth_method,
+            "auth_method": grant.auth_method,
         }
+        if grant.auth is not None:  # auth_time, amr (an RFC 8176 array) and acr
+            claims.update(grant.auth.to_record())
         header = {"alg": ALG, "kid": kid, "typ": ACCESS_TOKEN_TYP}
         return jwt.encode(header, claims, key, algorithms=[ALG]), exp
 
@@ -420,8 +432,8 @@ class TokenService:
                 "The token's header names extensions Limen does not use.", "malformed"
             )
         kid = header.get("kid")
-        key = self._keys.verification_key(kid) if isinstance(kid, str) else None
-        if key is None:
+        key = self._keys.verification_key(kid, ALG) if isinstance(kid, str) else None
+        if not isinstance(key, ECKey):  # unknown, or a key of another algorithm
             raise InvalidToken(
                 "The token was signed with an unknown key id: was it issued by another "
                 "deployment, or has its key been retired? Get a new token.",

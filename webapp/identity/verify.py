@@ -83,15 +83,19 @@ class Verifier:
                 "revoked_session",
             )
         roles = claims.get("roles") or []
+        amr = claims.get("amr")
         return Principal(
             sub=claims["sub"],
             roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
             scopes=frozenset(str(claims.get("scope", "")).split()),
-            auth_method=str(claims.get("amr", "unknown")),
+            auth_method=str(claims.get("auth_method", "unknown")),
             credential="cookie" if source == "cookie" else "access_token",
             client_id=claims.get("client_id"),
             sid=claims["sid"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             token_id=claims.get("jti"),
             valid_until=datetime.fromtimestamp(claims["exp"], UTC),
+            amr=tuple(str(m) for m in amr) if isinstance(amr, list) else (),
+            acr=claims["acr"] if isinstance(claims.get("acr"), str) else None,
+            auth_time=claims["auth_time"] if isinstance(claims.get("auth_time"), int) else None,
         )

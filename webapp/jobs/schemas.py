@@ -49,6 +49,7 @@ class QueueStateOut(_Out):
 
 class SigningKeyStateOut(_Out):
     kid: str
+    alg: str
     state: str
     created_at: datetime
     activated_at: datetime | None

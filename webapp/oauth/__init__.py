@@ -19,14 +19,18 @@ from webapp.errors import register_json_errors
 from webapp.extensions import csrf, db, identity, limiter
 from webapp.handoff import navigate, top_level_view
 from webapp.http import current_principal, is_htmx, settings
+from webapp.identity.auth_context import ACR_VALUES
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.delegation import Holder, hand_on
 from webapp.identity.errors import IdentityError, PermissionDenied
-from webapp.models import Session, User
+from webapp.identity.signing_keys import ALGS
+from webapp.models import User
+from webapp.problems import Problem, bearer_challenge
 from webapp.ratelimits import token_client
 from webapp.scope_text import scope_descriptions
 from webapp.security import allow_form_action, redirect_origin
 
+from .prompts import AuthnRequest, sign_in_again_target
 from .server import oauth_server, user_info
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
@@ -76,25 +80,34 @@ def authorize() -> Any:
     server = oauth_server()
     try:  # the whole request is validated before anyone is asked to sign in (RFC 6749 4.1.2.1)
         grant = server.get_consent_grant(end_user=user)
+        asked = AuthnRequest.of(grant.request.payload.data, grant.redirect_uri)
     except OAuth2Error as error:
         return _authorization_error(error)
-    prompts = set(str(grant.request.payload.data.get("prompt") or "").split())
-    if user is None or principal is None:
+    prompts = asked.prompts
+    if "none" in prompts and user is not None and not _hint_names(user.id, grant):
+        return _authorization_error(LoginRequiredError(redirect_uri=grant.redirect_uri))
+    auth = identity().session_auth(principal.sid) if principal is not None else None
+    now = int(identity().clock().timestamp())
+    if (
+        user is None
+        or principal is None
+        or asked.needs_sign_in(auth, now, has_second_factor=identity().mfa.enabled(user))
+    ):
         if "none" in prompts:  # OIDC Core 3.1.2.6: never a page; the client learns why
             return _authorization_error(LoginRequiredError(redirect_uri=grant.redirect_uri))
-        return redirect(url_for("portal.login", next=request.full_path))
-    # What may be approved is what the approving session holds itself (identity.delegation).
+        return redirect(url_for("portal.login", next=sign_in_again_target(request.full_path, now)))
+    # What may be approved is what the approving session holds itself (identity.delegation);
+    # the code carries how that session signed in (auth_time, amr, acr) and which it was.
     grant.request.approver = Holder.of(principal, user.role_names)
-    session = db.session.get(Session, principal.sid) if principal.sid else None
-    grant.request.auth_time = int(
-        (session.created_at if session else identity().clock()).timestamp()
-    )
+    grant.request.auth_context = auth
+    grant.request.auth_session_id = principal.sid
     client = grant.client.row
     hint = (grant.request.payload.data.get("login_hint") or "").strip().lower()
     other_account = bool(hint) and hint != user.email
     scopes = client_scopes(grant)
-    consented = client.is_trusted or identity().consents.covers(
-        user.id, client.client_id, (name for name, _ in scopes)
+    consented = "consent" not in prompts and (  # prompt=consent: ask even if remembered
+        client.is_trusted
+        or identity().consents.covers(user.id, client.client_id, (name for name, _ in scopes))
     )
     if request.method == "GET":
         if consented and not other_account:
@@ -121,6 +134,19 @@ def authorize() -> Any:
         client_id=client.client_id,
     )
     return server.create_authorization_response(grant_user=user if approved else None, grant=grant)
+
+
+def _hint_names(user_id: str, grant: Any) -> bool:
+    """Whether the request's id_token_hint (if any) names the signed-in person: with
+    prompt=none another person's (or a forged) hint is login_required (OIDC Core §3.1.2.2)."""
+    raw = str(grant.request.payload.data.get("id_token_hint") or "").strip()
+    if not raw:
+        return True
+    try:
+        hint = identity().end_session.read_hint(raw)
+    except IdentityError:
+        return False
+    return hint.sub == user_id and hint.client_id == grant.client.get_client_id()
 
 
 def allow_consent_redirect(grant: Any) -> None:
@@ -162,8 +188,18 @@ def introspect() -> Response:
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
+    """OIDC Core §5.3 for a bearer access token only (RFC 6750): never the portal cookie, so
+    a page of another origin cannot read the person's claims with their cookie."""
     principal = current_principal()
     assert principal is not None
+    if principal.credential == "cookie":
+        raise Problem(
+            401,
+            "authentication-required",
+            "Bearer token required",
+            "userinfo takes an access token in 'Authorization: Bearer ...', not a cookie.",
+            {"WWW-Authenticate": bearer_challenge("invalid_token", "A bearer token is required.")},
+        )
     if "openid" not in principal.scopes:
         raise PermissionDenied(
             "userinfo needs a token issued with the 'openid' scope.", permission="openid"
@@ -187,6 +223,7 @@ def metadata() -> dict[str, Any]:
         "revocation_endpoint": f"{iss}/oauth/revoke",
         "introspection_endpoint": f"{iss}/oauth/introspect",
         "userinfo_endpoint": f"{iss}/oauth/userinfo",
+        "end_session_endpoint": f"{iss}/oauth/logout",
         "jwks_uri": f"{iss}/oauth/jwks",
         "scopes_supported": sorted(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
@@ -205,7 +242,12 @@ def metadata() -> dict[str, Any]:
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": list(ALGS),
+        "acr_values_supported": list(ACR_VALUES),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,  # its default is true (Discovery §3)
         "claims_supported": [
             "sub",
             "iss",
@@ -213,6 +255,9 @@ def metadata() -> dict[str, Any]:
             "exp",
             "iat",
             "auth_time",
+            "sid",
+            "amr",
+            "acr",
             "nonce",
             "at_hash",
             "name",
@@ -233,4 +278,6 @@ def discovery() -> Response:
     return response
 
 
-__all__ = ["bp", "wellknown"]
+from . import logout  # noqa: E402  (its routes join this blueprint)
+
+__all__ = ["bp", "logout", "wellknown"]

@@ -7,6 +7,7 @@ code and device decision is made by ``webapp.identity``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -26,11 +27,13 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc8628 import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import OpenIDCode, UserInfo
+from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 from flask import Flask, current_app
 
 from webapp.extensions import db, identity
 from webapp.http import request_meta, settings
 from webapp.identity import errors as ie
+from webapp.identity.auth_context import AuthContext
 from webapp.identity.clients import (
     CLIENT_ID_PATTERN,
     DEVICE_GRANT,
@@ -38,12 +41,20 @@ from webapp.identity.clients import (
     redirect_uri_matches,
 )
 from webapp.identity.delegation import hand_on
-from webapp.identity.oauth_codes import DEVICE_INTERVAL, DEVICE_TTL, normalize_user_code
+from webapp.identity.oauth_codes import (
+    DEVICE_INTERVAL,
+    DEVICE_TTL,
+    code_context,
+    normalize_user_code,
+)
+from webapp.identity.signing_keys import ID_TOKEN_ALG
 from webapp.identity.tokens import TokenSet
 from webapp.models import AuthorizationCode, DeviceCode, OAuthClient, User
 from webapp.oauth.client_auth import authenticate_client_secret_basic
 
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post")
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by spaces.
+SCOPE_SYNTAX = re.compile(r"[\x20\x21\x23-\x5B\x5D-\x7E]*")
 
 
 def describable(text: str) -> str:
@@ -74,6 +85,15 @@ class LimenAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 state=oauth_request.payload.state,
             )
         return oauth_request
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        """Scope values we do not know are ignored (OIDC Core §3.1.2.1), and a known scope
+        the client is not registered for is left out of the grant (RFC 6749 §3.3: the token
+        response's ``scope`` says what was granted); only a value no scope can be is refused."""
+        if scope and not SCOPE_SYNTAX.fullmatch(scope):
+            raise InvalidScopeError(
+                "scope has characters no scope value has (RFC 6749 section 3.3).",
+            )
 
     def handle_error_response(self, request: Any, error: Any) -> Any:
         if isinstance(error, InvalidClientError):
@@ -135,16 +155,21 @@ def generate_token(
     scope: str | None = None,
     expires_in: int | None = None,
     include_refresh_token: bool = True,
+    auth: AuthContext | None = None,
+    approved_in: str | None = None,
 ) -> dict[str, Any]:
     """Every OAuth grant's tokens come from here, via identity.tokens: a new Limen session for
-    a person's grant; the client's current service session for client_credentials."""
+    a person's grant (carrying ``auth``, how they authenticated when they approved it); the
+    client's current service session for client_credentials."""
     ident = identity()
     scopes = ident.clients.allowed_scopes(client.row, scope)
     if user is None:
         grant = ident.oauth.service_grant(client.row, scopes)
         tokens = ident.tokens.service_tokens(grant, request_meta())
     else:
-        grant = ident.oauth.user_grant(user, client.row, scopes, grant_type_name(grant_type))
+        grant = ident.oauth.user_grant(
+            user, client.row, scopes, grant_type_name(grant_type), auth, approved_in
+        )
         with_refresh = (
             include_refresh_token
             and client.check_grant_type("refresh_token")
@@ -175,6 +200,7 @@ def token_body(tokens: TokenSet) -> dict[str, Any]:
 def save_token(token: dict[str, Any], request: Any) -> None:
     """Tokens are already stored by identity.tokens; bind a code to the session it made."""
     sid = token.pop("_sid", None)
+    request.limen_sid = sid  # the ID token's sid (LimenOpenIDCode)
     code = getattr(request, "authorization_code", None)
     if sid and isinstance(code, CodeRecord):
         identity().codes.bind_session(code.row.id, sid)
@@ -197,14 +223,14 @@ class CodeRecord:
     def get_nonce(self) -> str | None:
         return self.row.nonce
 
-    def get_auth_time(self) -> int:
-        return self.row.auth_time
+    def get_auth_time(self) -> int | None:
+        return self.row.auth_time or None
 
-    def get_acr(self) -> None:
-        return None
+    def get_acr(self) -> str | None:
+        return self.row.acr
 
-    def get_amr(self) -> None:
-        return None
+    def get_amr(self) -> list[str] | None:
+        return self.row.amr.split() if self.row.amr else None
 
 
 class S256Only(CodeChallenge):  # type: ignore[misc]
@@ -232,6 +258,24 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
+    def validate_authorization_request(self) -> str:
+        """Authlib's checks, then: request objects (JAR) are not supported, so a request
+        that carries one is refused at the client (OIDC Core §6) rather than half-read."""
+        redirect_uri: str = super().validate_authorization_request()
+        data = self.request.payload.data
+        if "request" in data:
+            raise RequestNotSupportedError(
+                "Request objects (the request parameter) are not supported; send the "
+                "parameters themselves.",
+                redirect_uri=redirect_uri,
+            )
+        if "request_uri" in data:
+            raise RequestURINotSupportedError(
+                "request_uri is not supported; send the parameters themselves.",
+                redirect_uri=redirect_uri,
+            )
+        return redirect_uri
+
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data
         allowed = request.client.get_allowed_scope(request.payload.scope).split()
@@ -245,7 +289,29 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             nonce=data.get("nonce"),
             code_challenge=data["code_challenge"],
             code_challenge_method=data.get("code_challenge_method", "S256"),
-            auth_time=getattr(request, "auth_time", None) or 0,
+            # the approving session and how the person authenticated (set by the view)
+            auth=request.auth_context,
+            auth_session_id=request.auth_session_id,
+        )
+
+    def generate_token(
+        self,
+        user: User | None = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """The tokens of this code, carrying the authentication context it was approved in."""
+        return generate_token(
+            grant_type or self.GRANT_TYPE,
+            self.request.client,
+            user,
+            scope,
+            expires_in,
+            include_refresh_token,
+            auth=code_context(self.request.authorization_code.row),
+            approved_in=self.request.authorization_code.row.auth_session_id,
         )
 
     def query_authorization_code(self, code: str, client: Client) -> CodeRecord | None:
@@ -297,11 +363,15 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
 class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
-    def query_device_credential(self, device_code: str) -> DeviceRecord | None:
+    def query_device_credential(self, device_code: str) -> DeviceRecord:
+        """The device request behind ``device_code``; an unknown or used code is
+        ``invalid_grant`` (RFC 8628 §3.5, RFC 6749 §5.2)."""
         row = identity().devices.by_device_code(device_code)
-        if row is not None and row.status == "consumed":
+        if row is None:
+            raise InvalidGrantError("This device code is unknown or has expired.")
+        if row.status == "consumed":
             raise InvalidGrantError("This device code has already been used.")
-        return DeviceRecord(row) if row else None
+        return DeviceRecord(row)
 
     def query_user_grant(self, user_code: str) -> tuple[User, bool] | None:
         row = identity().devices.by_user_code(user_code)
@@ -319,6 +389,26 @@ class DeviceGrant(DeviceCodeGrant):  # type: ignore[misc]
         if not identity().devices.consume(self.request.credential.row):
             raise InvalidGrantError("This device code has already been used.")
         return super().create_token_response()  # type: ignore[no-any-return]
+
+    def generate_token(
+        self,
+        user: User | None = None,
+        scope: str | None = None,
+        grant_type: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """The device's tokens inherit the approving session's authentication context."""
+        return generate_token(
+            grant_type or self.GRANT_TYPE,
+            self.request.client,
+            user,
+            scope,
+            expires_in,
+            include_refresh_token,
+            auth=code_context(self.request.credential.row),
+            approved_in=self.request.credential.row.auth_session_id,
+        )
 
 
 class DeviceRecord:
@@ -417,19 +507,30 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
 
 class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
-    """ID tokens (OIDC Core): ES256 with the ring's active key; nonce, at_hash, auth_time."""
+    """ID tokens (OIDC Core): signed with the ring's active key of the client's registered
+    algorithm (RS256 unless it chose ES256 or EdDSA); nonce, at_hash, auth_time, amr, acr."""
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         return False  # nonces are bound to single-use codes; replay is caught by the code
 
     def resolve_client_private_key(self, client: Client) -> Any:
-        return identity().keys.signing_key()[1]
+        return identity().keys.signing_key(id_token_alg(client))[1]
 
     def get_client_algorithm(self, client: Client) -> str:
-        return "ES256"
+        return id_token_alg(client)
 
     def get_encode_header(self, client: Client) -> dict[str, str]:
-        return {"alg": "ES256", "kid": identity().keys.signing_key()[0], "typ": "JWT"}
+        alg = id_token_alg(client)
+        return {"alg": alg, "kid": identity().keys.signing_key(alg)[0], "typ": "JWT"}
+
+    def get_compatible_claims(self, request: Any) -> dict[str, Any]:
+        """The client's claims, and ``sid``: the session these tokens belong to, which a
+        back-channel logout token names when it ends (OIDC Back-Channel Logout §2.1)."""
+        claims: dict[str, Any] = super().get_compatible_claims(request)
+        sid = getattr(request, "limen_sid", None)
+        if sid:
+            claims["sid"] = sid
+        return claims
 
     def get_client_claims(self, client: Client) -> dict[str, Any]:
         now = int(identity().clock().timestamp())
@@ -442,6 +543,11 @@ class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
 
     def generate_user_info(self, user: User, scope: str) -> UserInfo:
         return user_info(user, scope)
+
+
+def id_token_alg(client: Client) -> str:
+    """How this client's ID tokens are signed (its registration, else RS256)."""
+    return client.row.id_token_signed_response_alg or ID_TOKEN_ALG
 
 
 def user_info(user: User, scope: str) -> UserInfo:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, g, redirect, render_template, request, url_for
 
-from webapp.browser import SignInRequired, signed_in_user
+from webapp.browser import SignInRequired, asks_fresh_sign_in, signed_in_user
 from webapp.extensions import csrf, identity, limiter
 from webapp.handoff import allow_pending_redirect, navigate
 from webapp.http import (
@@ -159,7 +159,7 @@ def login() -> Any:
     target = safe_next(request.values.get("next"))
     allow_pending_redirect(target)
     if request.method == "GET":
-        return render_template("login.html", next=target, email="")
+        return render_template("login.html", next=target, email="", again=_again(target))
     email = request.form.get("email", "")[:320]
     password = request.form.get("password", "")[:1024]
     if not settings().local_login_enabled:
@@ -186,8 +186,15 @@ def login() -> Any:
 def _login_error(
     email: str, target: str, message: str, status: int, headers: dict[str, str] | None = None
 ) -> Response:
-    body = render_template("login.html", next=target, email=email, error=message)
+    body = render_template(
+        "login.html", next=target, email=email, error=message, again=_again(target)
+    )
     return Response(body, status=status, headers=headers or {})
+
+
+def _again(target: str) -> bool:
+    """Whether someone already signed in is asked to sign in again for a client."""
+    return asks_fresh_sign_in(target) and signed_in_user()[0] is not None
 
 
 @bp.post("/logout")
@@ -232,6 +239,8 @@ def device() -> Any:
                 decision == "approve",
                 request_meta(),
                 approver=Holder.of(g.principal, g.user.role_names),
+                auth=identity().session_auth(g.principal.sid),
+                auth_session_id=g.principal.sid,
             )
             client = identity().clients.get(row.client_id)
             return render_template(

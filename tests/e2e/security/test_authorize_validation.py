@@ -55,9 +55,11 @@ def test_invalid_client_or_redirect_gets_an_error_page_before_sign_in(metadata, 
         {"code_challenge": None, "code_challenge_method": None},
         {"code_challenge_method": "plain"},
         {"response_type": "token"},
-        {"scope": "no-such-scope"},
+        {"scope": 'profile "quoted"'},
+        {"request": "eyJhbGciOiJub25lIn0.e30."},
+        {"request_uri": "https://rp.example/req/1"},
     ],
-    ids=["missing pkce", "plain pkce", "implicit", "unknown scope"],
+    ids=["missing pkce", "plain pkce", "implicit", "malformed scope", "request", "request_uri"],
 )
 def test_other_errors_go_back_to_the_client_before_sign_in(metadata, params):
     response = httpx.get(authorize(metadata, **params))
@@ -65,7 +67,13 @@ def test_other_errors_go_back_to_the_client_before_sign_in(metadata, params):
     location = response.headers["Location"]
     assert location.startswith(CLI_REDIRECT)
     query = parse_qs(urlsplit(location).query)
-    assert query["error"][0] in ("invalid_request", "unsupported_response_type", "invalid_scope")
+    assert query["error"][0] in (
+        "invalid_request",
+        "unsupported_response_type",
+        "invalid_scope",
+        "request_not_supported",
+        "request_uri_not_supported",
+    )
     assert query["state"] == ["st-1"] and query["iss"] == [metadata["issuer"]]
 
 

@@ -63,6 +63,7 @@ def test_team_maps_to_admin_and_changes_apply_at_next_sign_in(github):
     assert done.url.path == "/keys", done.text[:300]
     assert me["email"] == "octo@corp.example" and me["roles"] == ["admin"]
     assert me["auth_method"] == "upstream:github"
+    assert (me["amr"], me["acr"]) == (["fed"], "urn:limen:acr:1fa")  # RFC 8176 amr
     asked = stub.authorize_requests[0]  # PKCE (S256) and the registered callback
     assert asked["code_challenge_method"] == "S256" and len(asked["code_challenge"]) == 43
     assert asked["redirect_uri"] == stub.callback and stub.token_errors == []

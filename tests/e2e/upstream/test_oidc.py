@@ -82,6 +82,7 @@ def test_sign_in_provisions_maps_groups_and_reuses_the_user(idp):
         me = browser.get(f"{node.url}/api/v1/me").json()
     assert me["email"] == "alice@corp.example" and me["roles"] == ["admin"]
     assert me["auth_method"] == "upstream:corp"
+    assert (me["amr"], me["acr"]) == (["fed"], "urn:limen:acr:1fa")  # RFC 8176 amr
     with httpx.Client() as browser:
         sign_in_upstream(browser, f"{node.url}/auth/login/corp", "alice")
     url = node.env["LIMEN_DATABASE_URL"]

@@ -46,7 +46,8 @@ def issue_code(core: Core, app: OAuthClient, user: User) -> str:
         nonce=None,
         code_challenge="x" * 43,
         code_challenge_method="S256",
-        auth_time=0,
+        auth=None,
+        auth_session_id=None,
     )
     return code
 

@@ -169,3 +169,35 @@ def test_emergency_rotation_revokes_what_the_old_key_signed(
         assert verifies(h, later.access_token)
         assert unverified_claims(fresh.access_token)["sid"] == fresh.session_id
         h.identity.db.rollback()
+
+
+def test_each_algorithm_in_use_rotates_on_its_own_line(harness: JobsHarness) -> None:
+    h = harness
+    with h.app.app_context():
+        ring = h.identity.keys
+        es_old, _ = ring.signing_key()
+        rs_old, _ = ring.signing_key("RS256")  # what the first RS256 ID token creates
+
+        def lines() -> dict[str, dict[str, str]]:
+            out: dict[str, dict[str, str]] = {}
+            for key in overview()["signing_keys"]:
+                out.setdefault(key["state"], {})[key["alg"]] = key["kid"]
+            return out
+
+        assert lines() == {"active": {"ES256": es_old, "RS256": rs_old}}
+        enqueue_key_rotation(now=False, actor="test")
+        h.run_jobs()
+        waiting = lines()["next"]
+        assert set(waiting) == {"ES256", "RS256"}  # EdDSA is not in use: no key for it
+        assert published(h) == {es_old, rs_old, *waiting.values()}
+
+        h.clock.advance(PUBLISH)
+        h.run("keys.maintain")
+        assert lines()["active"] == waiting and lines()["retiring"] == {
+            "ES256": es_old,
+            "RS256": rs_old,
+        }
+        assert ring.signing_key("RS256")[0] == waiting["RS256"]
+        assert ring.signing_key()[0] == waiting["ES256"]
+        assert ring.verification_key(rs_old) is None  # an RS256 key never verifies ES256
+        h.identity.db.rollback()
