@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import time
 from collections.abc import Callable
 from functools import partial
@@ -138,7 +137,7 @@ class FloodGate:
                 until, status, headers, body = found
                 left = until - self._clock()
                 if left > 0:
-                    wait = str(max(1, math.ceil(left)))
+                    wait = str(max(1, int(left)))  # whole seconds, as the limiter says them
                     request_id = logs.refusal_line(environ, 429, key[1])
                     start_response(
                         status, [*headers, ("Retry-After", wait), ("X-Request-ID", request_id)]
