@@ -21,11 +21,11 @@ def b64(data: bytes) -> str:
 
 
 def signing_key(database_url: str, secret_key: str) -> tuple[str, ECKey, dict[str, Any]]:
-    """The deployment's active key, decrypted the way a node does (tests know the secret)."""
+    """The deployment's active ES256 key (other lines may be active too), decrypted the way a node does (tests know the secret)."""
     kid, blob, public = query(
         database_url,
         "SELECT kid, private_jwk_encrypted, public_jwk FROM signing_keys WHERE state = 'active' "
-        "ORDER BY activated_at DESC LIMIT 1",
+        "AND alg = 'ES256' ORDER BY activated_at DESC LIMIT 1",
     )[0]
     private = derive_fernet(secret_key, b"signing-keys").decrypt(blob.encode())
     public_jwk = public if isinstance(public, dict) else json.loads(public)

@@ -177,6 +177,7 @@ def test_each_algorithm_in_use_rotates_on_its_own_line(harness: JobsHarness) -> 
         ring = h.identity.keys
         es_old, _ = ring.signing_key()
         rs_old, _ = ring.signing_key("RS256")  # what the first RS256 ID token creates
+        h.identity.db.commit()  # the test is the boundary that commits the new key line
 
         def lines() -> dict[str, dict[str, str]]:
             out: dict[str, dict[str, str]] = {}
