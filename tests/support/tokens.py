@@ -21,7 +21,8 @@ def b64(data: bytes) -> str:
 
 
 def signing_key(database_url: str, secret_key: str) -> tuple[str, ECKey, dict[str, Any]]:
-    """The deployment's active ES256 key (other lines may be active too), decrypted the way a node does (tests know the secret)."""
+    """The deployment's active ES256 key (other algorithms' lines may be active too),
+    decrypted the way a node does (tests know the secret)."""
     kid, blob, public = query(
         database_url,
         "SELECT kid, private_jwk_encrypted, public_jwk FROM signing_keys WHERE state = 'active' "
