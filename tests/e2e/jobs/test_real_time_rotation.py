@@ -30,7 +30,7 @@ def me(web: LiveServer, token: str) -> int:
 
 def test_tokens_verify_through_a_real_time_rotation(make_node: Any) -> None:
     node: JobsNode = make_node(
-        LIMEN_ACCESS_TOKEN_TTL="10",
+        LIMEN_ACCESS_TOKEN_TTL="20",  # outlives the switch on a loaded machine, yet short
         LIMEN_KEY_PUBLISH_SECONDS="2",
         LIMEN_KEY_RETIRE_MARGIN_SECONDS="10",
         LIMEN_JOB_INTERVALS='{"keys.maintain": 1}',
@@ -41,10 +41,10 @@ def test_tokens_verify_through_a_real_time_rotation(make_node: Any) -> None:
     try:
         with Api(web.url) as api:
             account = api.register()
-            before = api.login(account)["access_token"]
-            (old_kid,) = key_states(node)
             node.spawn("worker")
             node.spawn("cron")
+            before = api.login(account)["access_token"]  # just before the rotation is asked for
+            (old_kid,) = key_states(node)
             assert rotate_keys(node).returncode == 0
 
             wait_for(lambda: key_states(node)[old_kid] == "retiring", 60, "the successor active")
