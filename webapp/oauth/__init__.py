@@ -1,5 +1,6 @@
-"""The /oauth blueprint and discovery: authorize, token, device, revoke, introspect, userinfo,
-JWKS, and the RFC 8414 / OIDC discovery documents."""
+"""The /oauth blueprint: authorize, token, device, revoke, introspect, userinfo and JWKS;
+the RFC 8414 / OIDC discovery documents are ``wellknown`` (discovery.py). The grants and
+endpoints behind these views are wired in server.py."""
 
 from __future__ import annotations
 
@@ -19,24 +20,21 @@ from webapp.errors import register_json_errors
 from webapp.extensions import csrf, db, identity, limiter
 from webapp.handoff import navigate, top_level_view
 from webapp.http import current_principal, is_htmx, settings
-from webapp.identity.auth_context import ACR_VALUES
-from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.delegation import Holder, hand_on
 from webapp.identity.errors import IdentityError, PermissionDenied
-from webapp.identity.signing_keys import ALGS
 from webapp.models import User
 from webapp.problems import Problem, bearer_challenge
 from webapp.ratelimits import token_client
 from webapp.scope_text import scope_descriptions
 from webapp.security import allow_form_action, redirect_origin
 
+from .discovery import wellknown
+from .oidc import user_info
 from .prompts import AuthnRequest, sign_in_again_target
-from .server import oauth_server, user_info
+from .server import oauth_server
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
-wellknown = Blueprint("wellknown", __name__)
 register_json_errors(bp)
-register_json_errors(wellknown)
 
 JWKS_MAX_AGE = 300  # a key is published at least this long before it signs (see jobs)
 
@@ -209,72 +207,6 @@ def userinfo() -> Response:
         raise IdentityError("This token does not belong to a user.")
     response = jsonify(dict(user_info(user, " ".join(principal.scopes))))
     response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def metadata() -> dict[str, Any]:
-    iss = settings().issuer
-    auth_methods = ["client_secret_basic", "client_secret_post", "none"]
-    return {
-        "issuer": iss,
-        "authorization_endpoint": f"{iss}/oauth/authorize",
-        "token_endpoint": f"{iss}/oauth/token",
-        "device_authorization_endpoint": f"{iss}/oauth/device_authorization",
-        "revocation_endpoint": f"{iss}/oauth/revoke",
-        "introspection_endpoint": f"{iss}/oauth/introspect",
-        "userinfo_endpoint": f"{iss}/oauth/userinfo",
-        "end_session_endpoint": f"{iss}/oauth/logout",
-        "jwks_uri": f"{iss}/oauth/jwks",
-        "scopes_supported": sorted(SUPPORTED_SCOPES),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": [
-            "authorization_code",
-            "refresh_token",
-            "client_credentials",
-            DEVICE_GRANT,
-        ],
-        "token_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_methods_supported": auth_methods[:2],
-        "code_challenge_methods_supported": ["S256"],
-        "authorization_response_iss_parameter_supported": True,
-        "backchannel_logout_supported": True,
-        "backchannel_logout_session_supported": True,
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(ALGS),
-        "acr_values_supported": list(ACR_VALUES),
-        "prompt_values_supported": ["none", "login", "consent"],
-        "claims_parameter_supported": False,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,  # its default is true (Discovery §3)
-        "claims_supported": [
-            "sub",
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "sid",
-            "amr",
-            "acr",
-            "nonce",
-            "at_hash",
-            "name",
-            "preferred_username",
-            "email",
-            "email_verified",
-        ],
-        "limen_api_base": f"{iss}/api/v1",
-        "limen_login_endpoint": f"{iss}/auth/login",
-    }
-
-
-@wellknown.get("/.well-known/oauth-authorization-server")
-@wellknown.get("/.well-known/openid-configuration")
-def discovery() -> Response:
-    response = jsonify(metadata())
-    response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 

@@ -17,7 +17,7 @@ from webapp.identity import RequestMeta
 from webapp.identity.delegation import Holder
 from webapp.identity.errors import LinkInvalid, MfaRequired, PolicyViolation
 from webapp.models import MailMessage, RefreshFamily, User
-from webapp.oauth.server import user_info
+from webapp.oauth.oidc import user_info
 
 META = RequestMeta(ip="192.0.2.7", user_agent="Firefox/130 (Linux)")
 NEW_PASSWORD = "a brand new passphrase"
