@@ -18,8 +18,9 @@ from webapp import ConfigurationError, create_app, resolve_settings
 from webapp.diagnostics import run_checks
 from webapp.factory import checked_settings
 from webapp.identity import rbac
+from webapp.jobs.commands import SETTINGS as JOBS_SETTINGS
 from webapp.jobs.commands import cron_command, rotate_keys_command, worker_command
-from webapp.settings import effective_settings, unknown_variables
+from webapp.settings import Settings, effective_settings, unknown_variables
 
 DEVICE_GRANT_URN = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -43,6 +44,19 @@ def _app_or_explain(settings: dict[str, Any] | None) -> Flask:
         sys.exit(1)
 
 
+def _settings() -> Settings:
+    """The checked settings (beside a `limen-server dev` instance, that instance's) for the
+    commands that build no app (worker, cron, rotate-keys); problems as ``_app_or_explain``."""
+    from webapp.devserver import beside_dev_server
+
+    try:
+        return checked_settings(beside_dev_server())
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        click.echo("Run `limen-server check` for details.", err=True)
+        sys.exit(1)
+
+
 class ServerGroup(FlaskGroup):
     """Every command is registered on the group itself, so listing them (``--help``) never
     builds the app: help works before anything is configured."""
@@ -57,8 +71,10 @@ class ServerGroup(FlaskGroup):
 @click.group(
     cls=ServerGroup, create_app=_factory, add_default_commands=False, add_version_option=False
 )
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Limen identity server: run it, migrate it, check it, seed it."""
+    ctx.meta[JOBS_SETTINGS] = _settings
 
 
 main.add_command(db_group)
@@ -98,7 +114,7 @@ def dev(host: str, port: int, instance: Path, verbose: bool, reset_admin_passwor
         if reset_admin_password and created is None:
             password = devserver.reset_admin_password(FIRST_ADMIN_EMAIL)
         restored = devserver.restore_sessions()
-    start_dev_runner(app)  # the worker and the schedule, in this process
+    start_dev_runner(app.extensions["limen.jobs"])  # the worker and the schedule, here
     devserver.banner(app, log_path=log_path, admin=(FIRST_ADMIN_EMAIL, password), restored=restored)
     # Flask's app.run() refuses to run under its own CLI; serve with Werkzeug directly.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
@@ -229,7 +245,7 @@ def create_user(
 @click.argument("to")
 def send_test_mail(to: str) -> None:
     """Send a test mail to TO now, through the configured mail server (LIMEN_SMTP_URL)."""
-    from webapp.extensions import db, identity
+    from webapp.extensions import db, identity, jobs_runtime
     from webapp.identity.errors import IdentityError
     from webapp.jobs import run_inline
 
@@ -245,7 +261,7 @@ def send_test_mail(to: str) -> None:
     row = ident.outbox.compose("test", address, {})
     db.session.commit()
     try:
-        summary = run_inline("mail.send", {"message_id": row.id}, actor="cli")
+        summary = run_inline(jobs_runtime(), "mail.send", {"message_id": row.id}, actor="cli")
     except Exception as exc:  # the job recorded it (jobs page); say what went wrong
         click.echo(f"Error: the mail was not delivered: {exc}", err=True)
         sys.exit(1)

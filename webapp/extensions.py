@@ -13,10 +13,12 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+from webapp.connections import redis_client
 from webapp.models import Base
 
 if TYPE_CHECKING:
     from webapp.identity import Identity
+    from webapp.jobs import JobsRuntime
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"  # Alembic
 
@@ -30,15 +32,7 @@ class RedisHolder:
     """The app's Redis client: a real server, or the embedded stand-in in dev mode only."""
 
     def init_app(self, app: Flask, url: str | None) -> None:
-        if url:
-            client = redis.Redis.from_url(
-                url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
-            )
-        else:
-            import fakeredis  # dev-mode stand-in: never used when LIMEN_REDIS_URL is set
-
-            client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
-        app.extensions["limen.redis"] = client
+        app.extensions["limen.redis"] = redis_client(url)
 
     @property
     def client(self) -> redis.Redis:
@@ -51,3 +45,8 @@ redis_store = RedisHolder()
 def identity() -> Identity:
     """The application's identity services (built once in ``create_app``)."""
     return cast("Identity", current_app.extensions["limen.identity"])
+
+
+def jobs_runtime() -> JobsRuntime:
+    """The application's jobs runtime: what views enqueue through (built in ``create_app``)."""
+    return cast("JobsRuntime", current_app.extensions["limen.jobs"])

@@ -7,18 +7,15 @@ explicit override (what tests pass). Production refuses to start while any setti
 from __future__ import annotations
 
 import os
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from pydantic import SecretStr
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp import logs, ratelimits, security, transactions
+from webapp import connections, logs, ratelimits, security, transactions
 from webapp.extensions import MIGRATIONS, csrf, db, limiter, migrate, redis_store
 from webapp.settings import Settings, development_secret, unknown_variables
 
@@ -27,16 +24,6 @@ class ConfigurationError(RuntimeError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("Limen cannot start:\n" + "\n".join(f"  - {p}" for p in problems))
         self.problems = problems
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.close()
 
 
 def resolve_settings(settings: Settings | dict[str, Any] | None) -> Settings:
@@ -54,14 +41,10 @@ def resolve_settings(settings: Settings | dict[str, Any] | None) -> Settings:
 
 
 def _flask_config(s: Settings) -> dict[str, Any]:
-    url = s.sqlalchemy_url
-    engine: dict[str, Any] = {"pool_pre_ping": True}
-    if url.startswith("sqlite"):
-        engine = {"connect_args": {"timeout": 15, "check_same_thread": False}}
     return {
         "SECRET_KEY": s.secret_key_value(),
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine,
+        "SQLALCHEMY_DATABASE_URI": s.sqlalchemy_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": connections.engine_options(s),
         "MAX_CONTENT_LENGTH": s.max_body_bytes,
         "SESSION_COOKIE_NAME": s.cookie_prefix_host + "limen_session",
         "SESSION_COOKIE_SECURE": s.cookie_secure,
@@ -119,9 +102,7 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     ratelimits.checked_only_where_declared(app, limiter)  # limits live on their views
     redis_store.init_app(app, s.redis_url)
     _build_identity(app, s)
-    from webapp import jobs
-
-    jobs.init_app(app, s.jobs)  # back-channel fan-out on revocation; key-ring invalidation listener
+    _build_jobs(app, s)
 
     from webapp import api, auth, authzen, errors, health, inputs, oauth, portal
     from webapp.oauth.server import configure_oauth
@@ -154,3 +135,31 @@ def _build_identity(app: Flask, s: Settings) -> None:
         settings=s,
         passwords=build_passwords(s),
     )
+
+
+def _build_jobs(app: Flask, s: Settings) -> None:
+    """The jobs runtime the web app enqueues through, on the app's identity, Redis and engine.
+
+    Revocations enqueue their back-channel logouts and committed mails their delivery; each
+    web process listens for key-ring news on Redis pub/sub (started by its first request).
+    Jobs run in this process only under the dev server and in tests: inside an app context,
+    the scope of the app's database session.
+    """
+    from webapp.jobs import JobsRuntime
+
+    with app.app_context():
+        engine = db.engine
+    rt = JobsRuntime(
+        identity=app.extensions["limen.identity"],
+        redis_client=app.extensions["limen.redis"],
+        engine=engine,
+        settings=s,
+        scope=app.app_context,
+    )
+    rt.wire()
+    app.extensions["limen.jobs"] = rt
+
+    def listen() -> None:  # the runtime on the app now (tests may swap in their own)
+        app.extensions["limen.jobs"].ensure_listener()
+
+    app.before_request(listen)

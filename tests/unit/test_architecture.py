@@ -16,8 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # Floors, bottom up. A module may import its own floor and the floors below it, never above.
-FOUNDATION = ("webapp.models", "webapp.settings")
+FOUNDATION = ("webapp.models", "webapp.settings", "webapp.connections")
 CORE = ("webapp.identity", "webapp.authz")
+# The job runtime: plain SQLAlchemy, Redis, settings and the core; its CLI is composition.
+JOBS = ("webapp.jobs",)
 GLUE = (
     "webapp.extensions",
     "webapp.http",
@@ -36,7 +38,6 @@ GLUE = (
     "webapp.upstream",
     "webapp.diagnostics",
     "webapp.bootstrap",
-    "webapp.jobs",
 )
 BLUEPRINTS = (
     "webapp.api",
@@ -55,7 +56,7 @@ COMPOSITION = (
     "webapp.jobs.commands",
     "webapp.jobs.__main__",
 )
-FLOORS = (FOUNDATION, CORE, GLUE, BLUEPRINTS, COMPOSITION)
+FLOORS = (FOUNDATION, CORE, JOBS, GLUE, BLUEPRINTS, COMPOSITION)
 
 
 def module_names() -> dict[str, Path]:
@@ -181,14 +182,36 @@ def test_no_import_circles():
     assert not circles, f"import circles: {circles}"
 
 
-def test_importing_the_core_loads_no_web_framework():
+WEB_FRAMEWORK = ("flask", "flask_sqlalchemy", "flask_limiter", "flask_wtf", "werkzeug")
+
+
+def _web_modules_loaded_by(*modules: str) -> list[str]:
+    """The web-framework modules a fresh interpreter has loaded after importing ``modules``."""
     code = (
-        "import sys, webapp.identity, webapp.settings, webapp.models\n"
-        "web = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('flask', 'flask_sqlalchemy', 'flask_limiter', 'flask_wtf', 'werkzeug'))\n"
+        f"import sys, {', '.join(modules)}\n"
+        f"web = sorted(m for m in sys.modules if m.split('.')[0] in {WEB_FRAMEWORK!r})\n"
         "print(','.join(web))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == ""
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_importing_the_core_loads_no_web_framework():
+    assert _web_modules_loaded_by("webapp.identity", "webapp.settings", "webapp.models") == []
+
+
+def test_importing_the_job_runtime_loads_no_web_framework():
+    runtime = sorted(
+        name
+        for name in MODULES
+        if floor_of(name) == FLOORS.index(JOBS) and name.startswith("webapp.jobs")
+    )
+    assert "webapp.jobs.worker" in runtime and "webapp.jobs.commands" not in runtime
+    assert _web_modules_loaded_by(*runtime, "webapp.connections") == []
+
+
+def test_the_web_framework_check_sees_flask():
+    # The two tests above would pass on an empty answer: this one shows the probe detects.
+    assert "flask" in _web_modules_loaded_by("webapp.extensions")

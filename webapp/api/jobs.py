@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from webapp import jobs
+from webapp.extensions import jobs_runtime
 from webapp.http import current_principal, parse_body, require
 from webapp.jobs.schemas import (
     JobRunOut,
@@ -30,7 +31,9 @@ def _actor() -> str | None:
 @require("jobs:read")
 def jobs_overview() -> Response:
     """The queue, the schedule, recent and failed runs, signing keys and job settings."""
-    return jsonify(JobsOverview.model_validate(jobs.overview()).model_dump(mode="json"))
+    return jsonify(
+        JobsOverview.model_validate(jobs.overview(jobs_runtime())).model_dump(mode="json")
+    )
 
 
 @bp.get("/jobs/runs/<run_id>")
@@ -38,7 +41,9 @@ def jobs_overview() -> Response:
 @require("jobs:read")
 def job_run(run_id: str) -> Response:
     """One recorded job run; 404 if there is none with this id."""
-    return jsonify(JobRunOut.model_validate(jobs.get_run(run_id)).model_dump(mode="json"))
+    return jsonify(
+        JobRunOut.model_validate(jobs.get_run(jobs_runtime(), run_id)).model_dump(mode="json")
+    )
 
 
 @bp.post("/jobs/runs/<run_id>/retry")
@@ -46,7 +51,7 @@ def job_run(run_id: str) -> Response:
 @require("jobs:write")
 def retry_job_run(run_id: str) -> tuple[Response, int]:
     """Run a failed job again as a new run (202 with its id); 409 if it did not fail."""
-    return jsonify({"run_id": jobs.retry_run(run_id, actor=_actor())}), 202
+    return jsonify({"run_id": jobs.retry_run(jobs_runtime(), run_id, actor=_actor())}), 202
 
 
 @bp.post("/jobs/<name>/run")
@@ -54,7 +59,7 @@ def retry_job_run(run_id: str) -> tuple[Response, int]:
 @require("jobs:write")
 def start_job(name: str) -> tuple[Response, int]:
     """Start a job by name out of schedule (202 with the run's id); 404 if unknown."""
-    return jsonify({"run_id": jobs.run_job(name, actor=_actor())}), 202
+    return jsonify({"run_id": jobs.run_job(jobs_runtime(), name, actor=_actor())}), 202
 
 
 @bp.post("/jobs/rotate-keys")
@@ -67,5 +72,5 @@ def start_job(name: str) -> tuple[Response, int]:
 def rotate_signing_keys() -> tuple[Response, int]:
     """Queue a signing-key rotation (202); ``now`` makes it an emergency rotation."""
     body = parse_body(KeyRotationRequest, allow_empty=True)
-    outcome = jobs.enqueue_key_rotation(now=body.now, actor=_actor())
+    outcome = jobs.enqueue_key_rotation(jobs_runtime(), now=body.now, actor=_actor())
     return jsonify(KeyRotationOut.model_validate(outcome).model_dump(mode="json")), 202

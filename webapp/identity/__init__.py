@@ -1,9 +1,10 @@
 """The identity core: framework-free services; the only place auth decisions are made.
 
 ``Identity`` is the one composition root of the core: built once per process (``create_app``
-for the web app, the worker and cron; the tests build it the same way) from explicit parts — a
-DB session, a Redis client, the settings tree and a clock — it constructs every service,
-including those only the jobs use, and is the narrow face blueprints and jobs call.
+for the web app, ``webapp.jobs.build_runtime`` for the worker and cron; the tests build it the
+same way) from explicit parts — a DB session, a Redis client, the settings tree and a clock —
+it constructs every service, including those only the jobs use, and is the narrow face
+blueprints and jobs call.
 """
 
 from __future__ import annotations

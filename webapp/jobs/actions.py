@@ -1,10 +1,10 @@
-"""What views and commands call: rotations on demand, retries, runs, the jobs overview."""
+"""What views and commands call, each on a jobs runtime: rotations on demand, retries, runs,
+the jobs overview."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
 from rq import Worker
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
@@ -13,33 +13,38 @@ from webapp.identity.errors import Conflict, NotFound
 
 from . import runs
 from .cron import schedule_state
-from .runtime import JobsRuntime, runtime
-from .tasks import TASKS, execute
+from .runtime import JobsRuntime
+from .tasks import TASKS, perform
 
 # Jobs an operator may start by hand (the others need parameters only the system knows).
 MANUAL_JOBS = ("keys.maintain", "credentials.maintain", "backchannel.sweep", "purge")
 
 
-def _app() -> Flask:
-    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
-
-
-def run_inline(name: str, params: dict[str, Any], *, actor: str | None) -> dict[str, Any]:
+def run_inline(
+    rt: JobsRuntime, name: str, params: dict[str, Any], *, actor: str | None
+) -> dict[str, Any]:
     """Run a job now in this process, recorded like any other run (CLI ``--now`` paths)."""
-    rt = runtime(_app())
     run_id = runs.run_id_for(name)
     runs.enqueued(
-        run_id, name, trigger="manual", params=params, actor=actor, now=rt.identity.clock()
+        rt.engine,
+        run_id,
+        name,
+        trigger="manual",
+        params=params,
+        actor=actor,
+        now=rt.identity.clock(),
     )
-    return execute(name, _run_id=run_id, **params)
+    return perform(rt, name, _run_id=run_id, **params)
 
 
-def request_mail(kind: str, email: str) -> None:
+def request_mail(rt: JobsRuntime, kind: str, email: str) -> None:
     """A reset or verification link asked for by address: decided and sent by a job."""
-    runtime(_app()).request_mail(kind, email)
+    rt.request_mail(kind, email)
 
 
-def enqueue_key_rotation(now: bool = False, actor: str | None = None) -> dict[str, Any]:
+def enqueue_key_rotation(
+    rt: JobsRuntime, now: bool = False, actor: str | None = None
+) -> dict[str, Any]:
     """Rotate the signing key.
 
     ``now=False``: a successor is published at once and starts signing after the publish delay
@@ -47,7 +52,6 @@ def enqueue_key_rotation(now: bool = False, actor: str | None = None) -> dict[st
     ``now=True`` (the key is compromised): a new key signs at once, the old one stops verifying
     at once on every node, and a job revokes every session that may hold its tokens.
     """
-    rt = runtime(_app())
     if not now:
         run_id = rt.enqueue("keys.rotate", trigger="manual", params={"actor": actor}, actor=actor)
         return {"emergency": False, "run_id": run_id}
@@ -84,21 +88,20 @@ def enqueue_key_rotation(now: bool = False, actor: str | None = None) -> dict[st
     }
 
 
-def run_job(name: str, actor: str | None = None) -> str:
+def run_job(rt: JobsRuntime, name: str, actor: str | None = None) -> str:
     """Start a scheduled job now, out of schedule; returns the run id."""
     if name not in MANUAL_JOBS:
         raise NotFound(f"No job {name!r} can be started by hand; try one of {list(MANUAL_JOBS)}.")
-    return runtime(_app()).enqueue(name, trigger="manual", actor=actor)
+    return rt.enqueue(name, trigger="manual", actor=actor)
 
 
-def retry_run(run_id: str, actor: str | None = None) -> str:
+def retry_run(rt: JobsRuntime, run_id: str, actor: str | None = None) -> str:
     """Run a failed job again with the same parameters (a new run, fresh retries)."""
-    row = runs.get(run_id)
+    row = runs.get(rt.engine, run_id)
     if row is None:
         raise NotFound(f"No job run {run_id}.")
     if row.status != "failed":
         raise Conflict(f"Only failed runs can be retried; run {run_id} is {row.status}.")
-    rt = runtime(_app())
     if row.job != "backchannel.deliver":
         return rt.enqueue(row.job, trigger="retry", params=dict(row.params), actor=actor)
     rt.identity.backchannel.reopen(str(row.params.get("delivery_id")))
@@ -112,8 +115,8 @@ def retry_run(run_id: str, actor: str | None = None) -> str:
     return run_id
 
 
-def get_run(run_id: str) -> dict[str, Any]:
-    row = runs.get(run_id)
+def get_run(rt: JobsRuntime, run_id: str) -> dict[str, Any]:
+    row = runs.get(rt.engine, run_id)
     if row is None:
         raise NotFound(f"No job run {run_id}.")
     return runs.as_dict(row)
@@ -131,10 +134,9 @@ def _queue_state(rt: JobsRuntime) -> dict[str, Any]:
     }
 
 
-def overview(limit: int = 50) -> dict[str, Any]:
+def overview(rt: JobsRuntime, limit: int = 50) -> dict[str, Any]:
     """Everything the jobs page shows, as plain dicts (datetimes left as datetimes)."""
-    rt = runtime(_app())
-    latest = runs.latest_per_job(list(rt.settings.schedule))
+    latest = runs.latest_per_job(rt.engine, list(rt.settings.schedule))
     schedule = []
     for entry in schedule_state(rt):
         last = latest.get(entry["job"])
@@ -144,9 +146,9 @@ def overview(limit: int = 50) -> dict[str, Any]:
     return {
         "queue": _queue_state(rt),
         "schedule": schedule,
-        "runs": [runs.as_dict(r) for r in runs.recent(limit)],
-        "failures": [runs.as_dict(r) for r in runs.recent(limit, status="failed")],
-        "retrying": [runs.as_dict(r) for r in runs.recent(limit, status="retrying")],
+        "runs": [runs.as_dict(r) for r in runs.recent(rt.engine, limit)],
+        "failures": [runs.as_dict(r) for r in runs.recent(rt.engine, limit, status="failed")],
+        "retrying": [runs.as_dict(r) for r in runs.recent(rt.engine, limit, status="retrying")],
         "signing_keys": keys,
         "settings": {
             "key_rotation_days": rt.settings.key_rotation_days,

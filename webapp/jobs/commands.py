@@ -1,7 +1,8 @@
-"""`limen-server worker`, `cron` and `rotate-keys`: plain click commands with an app context.
+"""`limen-server worker`, `cron` and `rotate-keys`: plain click commands on a jobs runtime.
 
-Registered on the `limen-server` group with ``main.add_command(...)``; also runnable on their
-own as ``python -m webapp.jobs worker|cron|rotate-keys``.
+They build no web app: the settings tree (what ``create_app`` would check), logging, then
+``build_runtime``. Registered on the `limen-server` group with ``main.add_command(...)``; also
+runnable on their own as ``python -m webapp.jobs worker|cron|rotate-keys``.
 """
 
 from __future__ import annotations
@@ -10,30 +11,52 @@ import json
 import signal
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup
+
+from webapp.settings import Settings
+
+from .runtime import JobsRuntime, build_runtime
+
+# In ``click.Context.meta``: how the group running a command gets its checked settings (the
+# `limen-server` group: beside a dev instance, that instance's); unset, ``_settings``.
+SETTINGS = "limen.settings"
 
 
-def _app() -> Any:
-    return current_app._get_current_object()  # type: ignore[attr-defined]
+def _settings() -> Settings:
+    """The checked settings tree from the environment; its problems on stderr and exit 1."""
+    from webapp.factory import ConfigurationError, checked_settings
+
+    try:
+        return checked_settings()
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
+def _runtime() -> JobsRuntime:
+    """The settings the group gives, logging configured as the web app's, and the runtime."""
+    from webapp import logs
+
+    settings_of: Callable[[], Settings] = click.get_current_context().meta.get(SETTINGS, _settings)
+    settings = settings_of()
+    logs.configure(settings.effective_log_format, settings.log_level, settings.log_flush_seconds)
+    return build_runtime(settings)
 
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Run what is queued, then exit.")
 @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
-@with_appcontext
 def worker_command(burst: bool, simple: bool) -> None:
     """RQ worker for every Limen queue (retries with back-off included)."""
     from .worker import run_worker
 
-    run_worker(_app(), burst=burst, simple=simple)
+    run_worker(_runtime(), burst=burst, simple=simple)
 
 
 @click.command("cron")
-@with_appcontext
 def cron_command() -> None:
     """The schedule: key rotation, credential rotation, back-channel sweep, purges.
 
@@ -48,7 +71,7 @@ def cron_command() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    Cron(_app()).run(stop)
+    Cron(_runtime()).run(stop)
 
 
 @click.command("rotate-keys")
@@ -59,16 +82,14 @@ def cron_command() -> None:
     help="Emergency (compromised key): switch at once and revoke what the old key signed.",
 )
 @click.option("--json", "as_json", is_flag=True)
-@with_appcontext
 def rotate_keys_command(emergency: bool, as_json: bool) -> None:
     """Enqueue a signing-key rotation, or with --now run an emergency rotation here."""
     from .actions import enqueue_key_rotation, run_inline
-    from .runtime import runtime
 
-    rt = runtime(_app())
+    rt = _runtime()
     settings = rt.settings
     if not emergency:
-        outcome = enqueue_key_rotation(now=False, actor="cli")
+        outcome = enqueue_key_rotation(rt, now=False, actor="cli")
         if as_json:
             click.echo(json.dumps(outcome))
             return
@@ -79,11 +100,12 @@ def rotate_keys_command(emergency: bool, as_json: bool) -> None:
             "token it signed has expired. Watch it with GET /api/v1/jobs."
         )
         return
-    outcome = enqueue_key_rotation(now=True, actor="cli")
+    outcome = enqueue_key_rotation(rt, now=True, actor="cli")
     rt.identity.db.commit()  # this command is the unit of work: the new ring holds from here
     # Do not wait for a worker when a key is compromised: revoke here, now (idempotent, so the
     # queued copy of the job finds nothing left to do).
     revoked = run_inline(
+        rt,
         "keys.revoke_signed",
         {
             "since": outcome["sessions_since"].isoformat(),
@@ -117,19 +139,18 @@ def rotate_keys_command(emergency: bool, as_json: bool) -> None:
     sys.stdout.flush()
 
 
-def _factory() -> Any:
-    from webapp import ConfigurationError, create_app
+class JobsGroup(FlaskGroup):
+    """Flask's group (its ``.env`` loading, as `limen-server`), but listing or running these
+    commands never looks for a Flask app: they build none."""
 
-    try:
-        return create_app()
-    except ConfigurationError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self.commands.get(name)
 
 
-@click.group(
-    cls=FlaskGroup, create_app=_factory, add_default_commands=False, add_version_option=False
-)
+@click.group(cls=JobsGroup, add_default_commands=False, add_version_option=False)
 def jobs_cli() -> None:
     """Limen background jobs (the same commands as `limen-server worker|cron|rotate-keys`)."""
 

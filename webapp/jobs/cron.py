@@ -12,10 +12,9 @@ import threading
 from typing import Any, cast
 
 import structlog
-from flask import Flask
 
 from . import runs
-from .runtime import JobsRuntime, runtime
+from .runtime import JobsRuntime
 
 LOCK = "limen:cron:lock:{name}"
 LAST = "limen:cron:last:{name}"
@@ -23,9 +22,8 @@ log = structlog.get_logger("limen.jobs")
 
 
 class Cron:
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.rt = runtime(app)
+    def __init__(self, rt: JobsRuntime) -> None:
+        self.rt = rt
         self.who = runs.worker_name()
 
     def tick(self) -> list[str]:
@@ -58,7 +56,7 @@ class Cron:
             log.warning("cron.setting_weakens_guarantee", problem=problem)
         while not stop.is_set():
             try:
-                with self.app.app_context():
+                with self.rt.scope():
                     self.tick()
             except Exception:  # Redis or the database away: say so, try again next tick
                 log.exception("cron.tick_failed")

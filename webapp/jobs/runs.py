@@ -1,7 +1,8 @@
 """Job-run bookkeeping: one ``job_runs`` row per RQ job, updated by each attempt.
 
-Written through short sessions of their own, never the request's or the job's session, so a
-rollback in a job cannot lose its own record and recording never commits someone else's work.
+Written through short sessions of their own on the runtime's engine, never the request's or
+the job's session, so a rollback in a job cannot lose its own record and recording never
+commits someone else's work.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from webapp.extensions import db
 from webapp.models import JobRun
 
 MAX_ERROR = 4000
@@ -33,12 +33,13 @@ def worker_name() -> str:
 
 
 @contextmanager
-def _session() -> Iterator[DbSession]:
-    with DbSession(db.engine, expire_on_commit=False) as session, session.begin():
+def _session(engine: Engine) -> Iterator[DbSession]:
+    with DbSession(engine, expire_on_commit=False) as session, session.begin():
         yield session
 
 
 def enqueued(
+    engine: Engine,
     run_id: str,
     job: str,
     *,
@@ -47,7 +48,7 @@ def enqueued(
     actor: str | None,
     now: datetime,
 ) -> None:
-    with _session() as s:
+    with _session(engine) as s:
         s.add(
             JobRun(
                 id=run_id,
@@ -63,9 +64,9 @@ def enqueued(
         )
 
 
-def started(run_id: str, job: str, now: datetime) -> int:
+def started(engine: Engine, run_id: str, job: str, now: datetime) -> int:
     """Mark an attempt as running (creating the row if the enqueuer could not); its number."""
-    with _session() as s:
+    with _session(engine) as s:
         row = s.get(JobRun, run_id)
         if row is None:
             row = JobRun(
@@ -87,8 +88,8 @@ def started(run_id: str, job: str, now: datetime) -> int:
         return row.attempts
 
 
-def succeeded(run_id: str, summary: dict[str, Any], now: datetime) -> None:
-    with _session() as s:
+def succeeded(engine: Engine, run_id: str, summary: dict[str, Any], now: datetime) -> None:
+    with _session(engine) as s:
         s.execute(
             update(JobRun)
             .where(JobRun.id == run_id)
@@ -97,13 +98,19 @@ def succeeded(run_id: str, summary: dict[str, Any], now: datetime) -> None:
 
 
 def failed(
-    run_id: str, error: str, *, final: bool, now: datetime, only_running: bool = False
+    engine: Engine,
+    run_id: str,
+    error: str,
+    *,
+    final: bool,
+    now: datetime,
+    only_running: bool = False,
 ) -> None:
     """An attempt failed: ``retrying`` while retries remain, then ``failed`` (kept)."""
     statement = update(JobRun).where(JobRun.id == run_id)
     if only_running:  # the worker's view of a horse that died without saying so itself
         statement = statement.where(JobRun.status == "running")
-    with _session() as s:
+    with _session(engine) as s:
         s.execute(
             statement.values(
                 status="failed" if final else "retrying", error=error[-MAX_ERROR:], finished_at=now
@@ -111,28 +118,30 @@ def failed(
         )
 
 
-def enqueue_failed(run_id: str, error: str, now: datetime) -> None:
-    failed(run_id, f"could not enqueue: {error}", final=True, now=now)
+def enqueue_failed(engine: Engine, run_id: str, error: str, now: datetime) -> None:
+    failed(engine, run_id, f"could not enqueue: {error}", final=True, now=now)
 
 
-def get(run_id: str) -> JobRun | None:
-    with _session() as s:
+def get(engine: Engine, run_id: str) -> JobRun | None:
+    with _session(engine) as s:
         return s.get(JobRun, run_id)
 
 
-def recent(limit: int = 50, *, status: str | None = None, job: str | None = None) -> list[JobRun]:
+def recent(
+    engine: Engine, limit: int = 50, *, status: str | None = None, job: str | None = None
+) -> list[JobRun]:
     query = select(JobRun)
     if status:
         query = query.where(JobRun.status == status)
     if job:
         query = query.where(JobRun.job == job)
-    with _session() as s:
+    with _session(engine) as s:
         return list(s.scalars(query.order_by(JobRun.enqueued_at.desc()).limit(limit)))
 
 
-def latest_per_job(names: list[str]) -> dict[str, JobRun]:
+def latest_per_job(engine: Engine, names: list[str]) -> dict[str, JobRun]:
     out = {}
-    with _session() as s:
+    with _session(engine) as s:
         for name in names:
             row = s.scalar(
                 select(JobRun)

@@ -1,7 +1,8 @@
-"""One application's jobs runtime: the queue, enqueueing (with bookkeeping), pub/sub news.
+"""A process's jobs runtime: the queue, enqueueing (with bookkeeping), pub/sub news.
 
-Built on demand by ``runtime(app)``; ``init_app`` additionally hooks revocation events and the
-per-process invalidation listener into a web application.
+Made of plain parts — the identity services, a Redis client, a SQLAlchemy engine and the
+settings tree — and no web framework: ``build_runtime(settings)`` makes one for the worker,
+cron and ``rotate-keys``; ``create_app`` makes the web app's on the app's own parts.
 """
 
 from __future__ import annotations
@@ -9,21 +10,27 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Any, cast
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import Any
 
 import redis
 import structlog
-from flask import Flask
 from rq import Queue, Retry
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import scoped_session, sessionmaker
 
-from webapp.identity import Identity
+from webapp import connections
+from webapp.identity import Identity, build_passwords
 from webapp.identity.key_lifecycle import LifecyclePolicy
 from webapp.identity.purge import Retention
 from webapp.identity.revocation import SessionRevoked
 from webapp.identity.verify_cache import INVALIDATION_CHANNEL
-from webapp.settings import JobSettings
+from webapp.models import utcnow
+from webapp.settings import JobSettings, Settings
 
 from . import runs
 
@@ -45,10 +52,30 @@ def job(name: str) -> Callable[[Task], Task]:
 
 
 class JobsRuntime:
-    def __init__(self, app: Flask, settings: JobSettings) -> None:
-        self.app = app
-        self.redis = cast(redis.Redis, app.extensions["limen.redis"])
-        self.configure(settings)
+    """The jobs of one process: what it enqueues, and what its worker or cron runs with.
+
+    ``scope`` is entered around each job run and cron tick in this process: nothing for a
+    worker (its session is a plain scoped one), an app context in the web app (whose
+    Flask-SQLAlchemy session is scoped by it). ``jobs`` defaults to ``settings.jobs``.
+    """
+
+    def __init__(
+        self,
+        *,
+        identity: Identity,
+        redis_client: redis.Redis,
+        engine: Engine,
+        settings: Settings,
+        jobs: JobSettings | None = None,
+        scope: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
+        self.identity = identity
+        self.redis = redis_client
+        self.engine = engine
+        self.redis_url = settings.redis_url
+        self.scope = scope
+        self.configure(jobs or settings.jobs)
+        self._wired = False
         self._listener: InvalidationListener | None = None
         self._listener_lock = threading.Lock()
 
@@ -61,9 +88,13 @@ class JobsRuntime:
             default_timeout=settings.job_timeout_seconds,
         )
 
-    @property
-    def identity(self) -> Identity:
-        return cast(Identity, self.app.extensions["limen.identity"])
+    def wire(self) -> None:
+        """Enqueue what revocations and committed mails owe (idempotent): back-channel logouts
+        and deliveries leave once their transaction commits."""
+        if not self._wired:
+            self._wired = True
+            self.identity.revocation.add_listener(self.on_session_revoked)
+            self.identity.outbox.add_listener(self.on_mail_owed)
 
     # -- policies from the jobs' settings -------------------------------------------------
     def key_policy(self) -> LifecyclePolicy:
@@ -85,10 +116,11 @@ class JobsRuntime:
 
     def worker_connection(self) -> redis.Redis:
         """A connection for blocking dequeues (no short socket timeout); dev: the stand-in."""
-        url = self.app.extensions["limen.settings"].redis_url
-        if not url:
+        if not self.redis_url:
             return self.redis
-        return redis.Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        return redis.Redis.from_url(
+            self.redis_url, socket_connect_timeout=5, health_check_interval=30
+        )
 
     def retry(self) -> Retry | None:
         intervals = self.settings.job_retry_intervals
@@ -114,7 +146,9 @@ class JobsRuntime:
         params = params or {}
         run_id = run_id or runs.run_id_for(name)
         now = self.identity.clock()
-        runs.enqueued(run_id, name, trigger=trigger, params=params, actor=actor, now=now)
+        runs.enqueued(
+            self.engine, run_id, name, trigger=trigger, params=params, actor=actor, now=now
+        )
         try:
             self.queue.enqueue_call(
                 TASK,
@@ -129,7 +163,7 @@ class JobsRuntime:
                 meta={"trigger": trigger, "actor": actor},
             )
         except redis.RedisError as exc:
-            runs.enqueue_failed(run_id, repr(exc), now)
+            runs.enqueue_failed(self.engine, run_id, repr(exc), now)
             raise
         log.info("job.enqueued", job=name, run_id=run_id, trigger=trigger, actor=actor)
         return run_id
@@ -243,15 +277,47 @@ class InvalidationListener(threading.Thread):
             self._identity.invalidation.acknowledge(news)
 
 
-def runtime(app: Flask, settings: JobSettings | None = None) -> JobsRuntime:
-    """The application's jobs runtime, built on first use (by default from the jobs section of
-    the app's settings)."""
-    existing = app.extensions.get("limen.jobs")
-    if existing is None:
-        existing = app.extensions["limen.jobs"] = JobsRuntime(
-            app,
-            settings or app.extensions["limen.settings"].jobs,
-        )
-    elif settings is not None and existing.settings != settings:
-        existing.configure(settings)  # explicit settings (tests, embedding) win over LIMEN_*
-    return cast(JobsRuntime, existing)
+def build_runtime(
+    settings: Settings,
+    *,
+    redis_client: redis.Redis | None = None,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> JobsRuntime:
+    """The runtime of a worker, cron or command process, built without a web app: its own
+    engine and Redis client (unless given), a plain scoped session, and the identity services
+    built on them by ``Identity``, the one builder of services."""
+    engine = engine or connections.database_engine(settings)
+    client = redis_client or connections.redis_client(settings.redis_url)
+    session: scoped_session[DbSession] = scoped_session(sessionmaker(bind=engine))
+    identity = Identity(
+        db=session,  # type: ignore[arg-type]
+        redis_client=client,
+        settings=settings,
+        passwords=build_passwords(settings),
+        clock=clock,
+    )
+    rt = JobsRuntime(identity=identity, redis_client=client, engine=engine, settings=settings)
+    rt.wire()
+    return rt
+
+
+_SERVING: ContextVar[JobsRuntime | None] = ContextVar("limen_jobs_runtime", default=None)
+
+
+@contextmanager
+def serving(rt: JobsRuntime) -> Iterator[JobsRuntime]:
+    """Jobs RQ runs here (this thread, and a work-horse forked from it) run on ``rt``."""
+    token = _SERVING.set(rt)
+    try:
+        yield rt
+    finally:
+        _SERVING.reset(token)
+
+
+def serving_runtime() -> JobsRuntime:
+    """The runtime RQ's jobs run on here; outside a worker, an error saying how to start one."""
+    rt = _SERVING.get()
+    if rt is None:
+        raise RuntimeError("Limen jobs run inside a jobs runtime: start `limen-server worker`.")
+    return rt

@@ -1,9 +1,10 @@
 """The jobs: each a small function over identity services, idempotent, safe to run twice.
 
-RQ calls ``execute(name, **params)``; it records the attempt in ``job_runs``, logs one
+RQ calls ``execute(name, **params)`` on the runtime the worker serves (``perform`` runs one on
+a given runtime: ``run_inline``); it records the attempt in ``job_runs``, logs one
 structured line per outcome, and leaves the database session clean whatever happens.
 
-A job is a unit-of-work boundary (``webapp/identity/db.py``): ``execute`` commits what the job
+A job is a unit-of-work boundary (``webapp/identity/db.py``): ``perform`` commits what the job
 did when it returns and rolls it back when it raises. A job that works through many rows
 commits each step with ``ctx.commit()`` (short transactions; one failure loses one step).
 """
@@ -18,14 +19,13 @@ from typing import Any
 
 import httpx
 import structlog
-from flask import current_app, has_app_context
 from rq import get_current_job
 
 from webapp.identity import Identity
 from webapp.settings import JobSettings
 
 from . import runs
-from .runtime import TASKS, JobsRuntime, job, runtime
+from .runtime import TASKS, JobsRuntime, job, serving_runtime
 
 # Sessions revoked per commit by keys.revoke_signed: short transactions, and a worker killed
 # mid-run loses at most this many rows of bookkeeping (their live records are already gone).
@@ -199,15 +199,17 @@ def purge(ctx: Context) -> dict[str, Any]:
 
 
 def execute(name: str, **params: Any) -> dict[str, Any]:
-    """RQ's entry point for every Limen job (also run inline by ``rotate-keys --now``)."""
-    if not has_app_context():
-        raise RuntimeError("Limen jobs run inside an app context: start `limen-server worker`.")
-    rt = runtime(current_app._get_current_object())  # type: ignore[attr-defined]
+    """RQ's entry point for every Limen job: run it on the runtime this worker serves."""
+    return perform(serving_runtime(), name, **params)
+
+
+def perform(rt: JobsRuntime, name: str, **params: Any) -> dict[str, Any]:
+    """Run one job on ``rt`` as its unit of work (also inline: ``rotate-keys --now``)."""
     ident = rt.identity
     job = get_current_job()
     run_id = job.id if job is not None else params.pop("_run_id")
     final = job is None or not job.retries_left
-    attempt = runs.started(run_id, name, ident.clock())
+    attempt = runs.started(rt.engine, run_id, name, ident.clock())
     log = structlog.get_logger("limen.jobs").bind(job=name, run_id=run_id, attempt=attempt)
     log.info("job.started")
     ident.keys.invalidate()  # a long-lived worker must not sign with yesterday's ring
@@ -218,7 +220,7 @@ def execute(name: str, **params: Any) -> dict[str, Any]:
         ctx.commit()
     except Exception as exc:
         ident.db.rollback()
-        runs.failed(run_id, traceback.format_exc(), final=final, now=ident.clock())
+        runs.failed(rt.engine, run_id, traceback.format_exc(), final=final, now=ident.clock())
         log.error(
             "job.failed",
             error=f"{type(exc).__name__}: {exc}"[:300],
@@ -228,7 +230,7 @@ def execute(name: str, **params: Any) -> dict[str, Any]:
         raise
     finally:
         ident.db.close()
-    runs.succeeded(run_id, summary, ident.clock())
+    runs.succeeded(rt.engine, run_id, summary, ident.clock())
     log.info(
         "job.succeeded",
         duration_ms=round((time.perf_counter() - started) * 1000, 1),

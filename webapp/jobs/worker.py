@@ -8,17 +8,14 @@ import threading
 from typing import Any
 
 import structlog
-from flask import Flask
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.timeouts import TimerDeathPenalty
 
-from webapp.extensions import db, identity
-
 from . import runs
 from .cron import Cron
-from .runtime import runtime
+from .runtime import JobsRuntime, serving, serving_runtime
 
 log = structlog.get_logger("limen.jobs")
 
@@ -35,7 +32,11 @@ class _RecordsDeadHorses:
         execution: Any = None,
     ) -> None:
         final = not job.should_retry
-        runs.failed(job.id, exc_string or "failed", final=final, now=_now(), only_running=True)
+        rt = serving_runtime()
+        now = rt.identity.clock()
+        runs.failed(
+            rt.engine, job.id, exc_string or "failed", final=final, now=now, only_running=True
+        )
         if "terminated unexpectedly" in exc_string:
             log.error("job.killed", run_id=job.id, job=job.description, will_retry=not final)
         super().handle_job_failure(  # type: ignore[misc]
@@ -45,10 +46,6 @@ class _RecordsDeadHorses:
             exc_string=exc_string,
             execution=execution,
         )
-
-
-def _now() -> Any:
-    return identity().clock()
 
 
 class LimenWorker(_RecordsDeadHorses, Worker):
@@ -65,27 +62,26 @@ class ThreadWorker(LimenSimpleWorker):
     death_penalty_class = TimerDeathPenalty
 
 
-def run_worker(app: Flask, *, burst: bool = False, simple: bool = False) -> bool:
+def run_worker(rt: JobsRuntime, *, burst: bool = False, simple: bool = False) -> bool:
     """`limen-server worker`: every Limen queue, with RQ's scheduler for retries' back-off."""
-    rt = runtime(app)
     connection = rt.worker_connection()
     queue = Queue(rt.settings.jobs_queue, connection=connection)
-    engine = db.engine
+    engine = rt.engine
     # A forked horse must not reuse the parent's pooled database connections.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     worker_class = LimenSimpleWorker if simple else LimenWorker
     worker = worker_class([queue], connection=connection)
     log.info("worker.started", queue=queue.name, burst=burst, worker=worker.name)
-    return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    with serving(rt):  # the jobs and their forked work-horses run on rt
+        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
 
 
-def run_pending(app: Flask, *, max_jobs: int = 10_000) -> int:
+def run_pending(rt: JobsRuntime, *, max_jobs: int = 10_000) -> int:
     """Run every queued job (and every retry whose back-off is over) in this thread; how many.
 
     The dev server's runner and the tests use it: the same RQ jobs, registries and retries as
     `limen-server worker`, without a fork, a blocking dequeue or signal handlers.
     """
-    rt = runtime(app)
     connection = rt.redis
     queue = Queue(rt.settings.jobs_queue, connection=connection)
     worker = ThreadWorker([queue], connection=connection)
@@ -94,7 +90,7 @@ def run_pending(app: Flask, *, max_jobs: int = 10_000) -> int:
     scheduler = RQScheduler([queue], connection=connection)
     scheduler.prepare_registries([queue.name])
     done = 0
-    with app.app_context():
+    with rt.scope(), serving(rt):
         while done < max_jobs:
             scheduler.enqueue_scheduled_jobs()
             found = Queue.dequeue_any([queue], None, connection=connection)
@@ -109,12 +105,12 @@ def run_pending(app: Flask, *, max_jobs: int = 10_000) -> int:
 class DevRunner(threading.Thread):
     """`limen-server dev`: the schedule and the jobs in one background thread, every second."""
 
-    def __init__(self, app: Flask, tick: float = 1.0) -> None:
+    def __init__(self, rt: JobsRuntime, tick: float = 1.0) -> None:
         super().__init__(name="limen-dev-jobs", daemon=True)
-        self.app = app
+        self.rt = rt
         self.tick = tick
         self._stop_event = threading.Event()
-        self.cron = Cron(app)
+        self.cron = Cron(rt)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -123,16 +119,16 @@ class DevRunner(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                with self.app.app_context():
+                with self.rt.scope():
                     self.cron.tick()
-                run_pending(self.app)
+                run_pending(self.rt)
             except Exception:  # keep the dev server's jobs alive; the error is in the log
                 log.exception("dev_runner.error")
             self._stop_event.wait(self.tick)
 
 
-def start_dev_runner(app: Flask) -> DevRunner:
+def start_dev_runner(rt: JobsRuntime) -> DevRunner:
     """Start the in-process schedule + worker of `limen-server dev` (a daemon thread)."""
-    runner = DevRunner(app)
+    runner = DevRunner(rt)
     runner.start()
     return runner

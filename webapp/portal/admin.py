@@ -9,7 +9,7 @@ from typing import Any
 from flask import g, request
 
 from webapp import jobs
-from webapp.extensions import identity
+from webapp.extensions import identity, jobs_runtime
 from webapp.http import FormInvalid, parse_form, request_meta
 from webapp.identity import errors as ie
 from webapp.identity import rbac
@@ -195,7 +195,7 @@ def admin_delete_client(client_id: str) -> Any:
 
 # -- signing keys and jobs --------------------------------------------------------------
 def signing_keys_page(message: str | None = None, error: str | None = None) -> Any:
-    overview = jobs.overview()
+    overview = jobs.overview(jobs_runtime())
     maintain = next((e for e in overview["schedule"] if e["job"] == "keys.maintain"), None)
     return render(
         "admin_signing_keys.html",
@@ -219,7 +219,7 @@ def admin_signing_keys() -> Any:
 def admin_rotate_keys() -> Any:
     emergency = request.form.get("emergency") == "on"
     try:
-        jobs.enqueue_key_rotation(now=emergency, actor=g.user.id)
+        jobs.enqueue_key_rotation(jobs_runtime(), now=emergency, actor=g.user.id)
     except Exception as exc:  # the queue is down: say so, change nothing
         return signing_keys_page(
             error=f"The rotation could not be queued ({type(exc).__name__}); try again shortly."
@@ -238,18 +238,20 @@ def admin_rotate_keys() -> Any:
 @bp.get("/admin/jobs")
 @page("jobs:read")
 def admin_jobs() -> Any:
-    return render("admin_jobs.html", "jobs", overview=jobs.overview(), message=None)
+    return render("admin_jobs.html", "jobs", overview=jobs.overview(jobs_runtime()), message=None)
 
 
 @bp.post("/admin/jobs/<run_id>/retry")
 @page("jobs:write")
 def admin_retry_job(run_id: str) -> Any:
     try:
-        jobs.retry_run(run_id, actor=g.user.id)
+        jobs.retry_run(jobs_runtime(), run_id, actor=g.user.id)
         message = "Queued again."
     except Exception as exc:  # unknown run, or the queue is down
         message = f"Could not retry: {exc}"
-    return render("admin_jobs.html", "jobs", overview=jobs.overview(), message=message)
+    return render(
+        "admin_jobs.html", "jobs", overview=jobs.overview(jobs_runtime()), message=message
+    )
 
 
 # -- audit --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response, abort, g, make_response, render_template, request
 
 from webapp import jobs
-from webapp.extensions import identity, limiter
+from webapp.extensions import identity, jobs_runtime, limiter
 from webapp.http import clear_token_cookies, request_meta, settings
 from webapp.identity import errors as ie
 from webapp.identity.account_mail import NOTICES
@@ -67,7 +67,7 @@ def forgot_password() -> Any:
     if "@" not in email:
         error = "Enter the email address of your account."
         return render_template("forgot_password.html", email=email, error=error), 422
-    jobs.request_mail("password_reset", email)
+    jobs.request_mail(jobs_runtime(), "password_reset", email)
     sent = SENT_BY_ADDRESS.format(email=email)
     return render_template("forgot_password.html", email="", sent=sent)
 
@@ -134,7 +134,7 @@ def resend_verification() -> Any:
     """A new verification link, asked for by address (same answer either way)."""
     email = _address()
     if "@" in email:
-        jobs.request_mail("verify", email)
+        jobs.request_mail(jobs_runtime(), "verify", email)
     return render_template(
         "message.html", title="Check your mail", message=SENT_BY_ADDRESS.format(email=email)
     )

@@ -23,7 +23,7 @@ from tests.conftest import base_env
 from tests.support.live import REPO_ROOT
 from webapp import create_app
 from webapp.extensions import db
-from webapp.jobs import init_app
+from webapp.jobs import JobsRuntime
 from webapp.settings import JobSettings
 
 _DB_INDEX = itertools.cycle(range(1, 16))
@@ -91,6 +91,10 @@ class JobsNode:
     def redis(self) -> redis.Redis:
         return self.app.extensions["limen.redis"]  # type: ignore[no-any-return]
 
+    @property
+    def jobs(self) -> JobsRuntime:
+        return self.app.extensions["limen.jobs"]  # type: ignore[no-any-return]
+
     def spawn(self, *args: str) -> JobProcess:
         name = f"{args[0]}-{len(self.processes)}.log"
         process = JobProcess(args, self.env, self.tmp / name).start()
@@ -141,7 +145,7 @@ def make_node(
                 mp.setenv(key, value)
             job_settings = JobSettings()
         node = JobsNode(env, app, tmp_path)
-        init_app(app, job_settings)
+        node.jobs.configure(job_settings)
         nodes.append(node)
         return node
 

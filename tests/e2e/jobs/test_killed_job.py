@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 
 from webapp.extensions import db
 from webapp.identity.sessions import SessionStore
-from webapp.jobs import overview, runtime
+from webapp.jobs import overview
 from webapp.jobs.runs import get
 from webapp.models import AuditEvent, Session
 
@@ -52,7 +52,7 @@ def test_killed_revocation_job_is_rerun_to_a_consistent_state(make_node: Any) ->
                 expires_at=row["expires_at"],
                 now=now,
             )
-        run_id = runtime(node.app).enqueue(
+        run_id = node.jobs.enqueue(
             "keys.revoke_signed",
             trigger="manual",
             params={
@@ -67,7 +67,7 @@ def test_killed_revocation_job_is_rerun_to_a_consistent_state(make_node: Any) ->
     # Kill the horse (the forked process running the job, named in its run) mid-way.
     wait_for(lambda: 0 < _live_records(node) < SESSIONS * 0.8, 60, "progress\n" + worker.log())
     with node.app.app_context():
-        horse = int((get(run_id).worker or ":0").rsplit(":", 1)[1])
+        horse = int((get(node.jobs.engine, run_id).worker or ":0").rsplit(":", 1)[1])
     assert horse and horse != worker.proc.pid  # type: ignore[union-attr]
     os.kill(horse, signal.SIGKILL)
     left_when_killed = _live_records(node)
@@ -75,7 +75,7 @@ def test_killed_revocation_job_is_rerun_to_a_consistent_state(make_node: Any) ->
 
     def finished() -> Any:
         with node.app.app_context():
-            row = get(run_id)
+            row = get(node.jobs.engine, run_id)
             return row if row is not None and row.status == "succeeded" else None
 
     run = wait_for(finished, 120, "the retried run\n" + worker.log())
@@ -96,5 +96,5 @@ def test_killed_revocation_job_is_rerun_to_a_consistent_state(make_node: Any) ->
         ).all()
         assert len(per_session) == SESSIONS and {n for _, n in per_session} == {1}
         assert 0 < run.summary["sessions_revoked"] < SESSIONS  # the re-run did the rest only
-        assert [r["status"] for r in overview()["runs"]] == ["succeeded"]
+        assert [r["status"] for r in overview(node.jobs)["runs"]] == ["succeeded"]
         db.session.rollback()

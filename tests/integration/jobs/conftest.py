@@ -20,8 +20,8 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.identity import Identity, RequestMeta, build_passwords
 from webapp.identity.tokens import Grant, TokenSet
-from webapp.jobs import init_app
-from webapp.jobs.worker import run_pending
+from webapp.jobs import JobsRuntime, run_pending
+from webapp.jobs.runs import get
 from webapp.models import User
 from webapp.settings import JobSettings
 
@@ -51,19 +51,18 @@ class JobsHarness:
     def identity(self) -> Identity:
         return self.app.extensions["limen.identity"]  # type: ignore[no-any-return]
 
+    @property
+    def jobs(self) -> JobsRuntime:
+        return self.app.extensions["limen.jobs"]  # type: ignore[no-any-return]
+
     def run_jobs(self) -> int:
-        return run_pending(self.app)
+        return run_pending(self.jobs)
 
     def run(self, name: str, **params: Any) -> dict[str, Any]:
         """Enqueue a job and run the queue; the job's summary."""
-        from webapp.jobs import runtime
-        from webapp.jobs.runs import get
-
-        with self.app.app_context():
-            run_id = runtime(self.app).enqueue(name, trigger="manual", params=params)
+        run_id = self.jobs.enqueue(name, trigger="manual", params=params)
         self.run_jobs()
-        with self.app.app_context():
-            row = get(run_id)
+        row = get(self.jobs.engine, run_id)
         assert row is not None and row.status == "succeeded", row and row.error
         return dict(row.summary)
 
@@ -95,8 +94,12 @@ def make_harness(
     apps: list[Flask] = []
 
     def make(
-        backend: str = "sqlite", jobs: dict[str, Any] | None = None, **settings: Any
+        backend: str = "sqlite",
+        jobs: dict[str, Any] | None = None,
+        wired: bool = False,
+        **settings: Any,
     ) -> JobsHarness:
+        """``wired``: revocations and committed mails enqueue their jobs (as in the app)."""
         index = next(_DB_INDEX)
         redis_url = redis_server.url.rsplit("/", 1)[0] + f"/{index}"
         with redis.Redis.from_url(redis_url) as client:
@@ -121,14 +124,27 @@ def make_harness(
             # migrations/env.py still calls Flask-SQLAlchemy's deprecated get_engine().
             warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
             upgrade(directory=app.extensions["migrate"].directory)
-        app.extensions["limen.identity"] = Identity(
+        identity = Identity(
             db=db.session,  # type: ignore[arg-type]
             redis_client=app.extensions["limen.redis"],
             settings=s,
             passwords=build_passwords(s),
             clock=clock,
         )
-        init_app(app, JobSettings(**(jobs or {})))
+        app.extensions["limen.identity"] = identity
+        # The app's jobs runtime again, on this identity (its clock) and these job settings;
+        # unwired unless asked, so a test enqueues and runs exactly the jobs it means to.
+        runtime = JobsRuntime(
+            identity=identity,
+            redis_client=app.extensions["limen.redis"],
+            engine=app.extensions["limen.jobs"].engine,
+            settings=s,
+            jobs=JobSettings(**(jobs or {})),
+            scope=app.app_context,
+        )
+        if wired:
+            runtime.wire()
+        app.extensions["limen.jobs"] = runtime
         apps.append(app)
         return JobsHarness(app, clock, redis_url)
 

@@ -9,7 +9,7 @@ from flask_migrate import upgrade
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.jobs import enqueue_key_rotation, init_app, overview, start_dev_runner
+from webapp.jobs import enqueue_key_rotation, overview, start_dev_runner
 
 
 def test_dev_runner_runs_the_schedule_and_enqueued_jobs(tmp_path: Path) -> None:
@@ -26,19 +26,19 @@ def test_dev_runner_runs_the_schedule_and_enqueued_jobs(tmp_path: Path) -> None:
     with app.app_context(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
         upgrade(directory=app.extensions["migrate"].directory)
-    init_app(app)
-    runner = start_dev_runner(app)
+    rt = app.extensions["limen.jobs"]
+    runner = start_dev_runner(rt)
     try:
         with app.app_context():
-            enqueue_key_rotation(now=False, actor="dev")
+            enqueue_key_rotation(rt, now=False, actor="dev")
             deadline = time.monotonic() + 20
             while True:
-                done = {r["job"] for r in overview()["runs"] if r["status"] == "succeeded"}
+                done = {r["job"] for r in overview(rt)["runs"] if r["status"] == "succeeded"}
                 if {"keys.rotate", "keys.maintain", "purge"} <= done:
                     break
-                assert time.monotonic() < deadline, overview()["runs"]
+                assert time.monotonic() < deadline, overview(rt)["runs"]
                 time.sleep(0.1)
-            assert {k["state"] for k in overview()["signing_keys"]} == {"active", "next"}
+            assert {k["state"] for k in overview(rt)["signing_keys"]} == {"active", "next"}
     finally:
         runner.stop()
         app.extensions["limen.jobs"].close()

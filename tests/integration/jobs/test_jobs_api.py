@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 import webapp.api.jobs  # noqa: F401  (routes on the api blueprint, until webapp.api imports it)
-from webapp.jobs import runtime
 
 from .conftest import JobsHarness
 
@@ -32,10 +31,8 @@ def admin(harness: JobsHarness) -> dict[str, str]:
 def test_overview_shows_schedule_runs_and_failures(harness: JobsHarness, admin: Any) -> None:
     h = harness
     with h.app.app_context():
-        runtime(h.app).enqueue(
-            "backchannel.deliver", trigger="event", params={"delivery_id": "missing"}
-        )
-        runtime(h.app).enqueue("purge", trigger="manual")
+        h.jobs.enqueue("backchannel.deliver", trigger="event", params={"delivery_id": "missing"})
+        h.jobs.enqueue("purge", trigger="manual")
     h.run_jobs()
     client = h.app.test_client()
     body = client.get("/api/v1/jobs", headers=admin).get_json()
@@ -57,7 +54,7 @@ def test_a_failed_run_is_kept_and_can_be_retried(make_harness: Any) -> None:
     h = make_harness(jobs={"job_retry_intervals": [0]})  # one immediate retry, then kept
     with h.app.app_context():
         admin = bearer(h, ("admin",), ("jobs:read", "jobs:write"))
-        rt = runtime(h.app)
+        rt = h.jobs
         run_id = rt.enqueue("keys.revoke_signed", trigger="manual", params={"since": "bad"})
     h.run_jobs()
     client = h.app.test_client()

@@ -30,7 +30,7 @@ def kid_of(token: str) -> str:
 
 
 def states(h: JobsHarness) -> dict[str, str]:
-    return {k["kid"]: k["state"] for k in overview()["signing_keys"]}
+    return {k["kid"]: k["state"] for k in overview(h.jobs)["signing_keys"]}
 
 
 def published(h: JobsHarness) -> set[str]:
@@ -52,7 +52,7 @@ def test_full_lifecycle_keeps_every_token_valid_until_it_expires(harness: JobsHa
         before = h.login(user).access_token
         k1 = kid_of(before)
 
-        enqueue_key_rotation(now=False, actor="test")
+        enqueue_key_rotation(h.jobs, now=False, actor="test")
         h.run_jobs()
         (k2,) = set(states(h)) - {k1}
         assert states(h) == {k1: "active", k2: "next"}
@@ -143,7 +143,7 @@ def test_emergency_rotation_revokes_what_the_old_key_signed(
         h.clock.advance(TTL + 10)
         fresh = h.login(user)
 
-        outcome = enqueue_key_rotation(now=True, actor="test")
+        outcome = enqueue_key_rotation(h.jobs, now=True, actor="test")
         h.identity.db.commit()  # the test is the boundary: the rotation holds from here
         assert outcome["emergency"] and outcome["retired"] == [k1]
         # At once, before any job ran: the old key is out of JWKS and its tokens are rejected.
@@ -154,12 +154,10 @@ def test_emergency_rotation_revokes_what_the_old_key_signed(
         assert kid_of(later.access_token) == outcome["kid"]
 
         if twice:  # a second worker picking the same job up changes nothing more
-            from webapp.jobs import runtime
-
-            params = overview()["runs"][0]["params"]
-            runtime(h.app).enqueue("keys.revoke_signed", trigger="manual", params=params)
+            params = overview(h.jobs)["runs"][0]["params"]
+            h.jobs.enqueue("keys.revoke_signed", trigger="manual", params=params)
         h.run_jobs()
-        runs = [r for r in overview()["runs"] if r["job"] == "keys.revoke_signed"]
+        runs = [r for r in overview(h.jobs)["runs"] if r["job"] == "keys.revoke_signed"]
         assert all(r["status"] == "succeeded" for r in runs)
         assert sum(r["summary"]["sessions_revoked"] for r in runs) == 1  # `fresh` only
         assert not h.identity.sessions.exists(fresh.session_id)
@@ -181,12 +179,12 @@ def test_each_algorithm_in_use_rotates_on_its_own_line(harness: JobsHarness) -> 
 
         def lines() -> dict[str, dict[str, str]]:
             out: dict[str, dict[str, str]] = {}
-            for key in overview()["signing_keys"]:
+            for key in overview(h.jobs)["signing_keys"]:
                 out.setdefault(key["state"], {})[key["alg"]] = key["kid"]
             return out
 
         assert lines() == {"active": {"ES256": es_old, "RS256": rs_old}}
-        enqueue_key_rotation(now=False, actor="test")
+        enqueue_key_rotation(h.jobs, now=False, actor="test")
         h.run_jobs()
         waiting = lines()["next"]
         assert set(waiting) == {"ES256", "RS256"}  # EdDSA is not in use: no key for it

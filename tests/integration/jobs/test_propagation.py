@@ -8,7 +8,7 @@ from typing import Any
 
 from webapp.identity import Credential
 from webapp.identity.errors import InvalidToken
-from webapp.jobs import enqueue_key_rotation, runtime
+from webapp.jobs import enqueue_key_rotation
 from webapp.models import User
 
 from .conftest import JobsHarness
@@ -36,7 +36,7 @@ def test_emergency_rotation_reaches_another_process_cache_at_once(make_harness: 
         user_id = user.id
     with b.app.app_context():
         assert _rejected(b, token) is None  # b has cached the ring with the old key
-        listener = runtime(b.app)
+        listener = b.jobs
         listener.ensure_listener()
         deadline = time.monotonic() + 5
         while not b.app.extensions["limen.redis"].pubsub_numsub("limen:invalidate")[0][1]:
@@ -44,7 +44,7 @@ def test_emergency_rotation_reaches_another_process_cache_at_once(make_harness: 
             time.sleep(0.01)
     with a.app.app_context():
         started = time.monotonic()
-        enqueue_key_rotation(now=True, actor="test")
+        enqueue_key_rotation(a.jobs, now=True, actor="test")
         a.identity.db.commit()  # the test is the boundary: the rotation holds from here
     with b.app.app_context():
         while _rejected(b, token) is None:

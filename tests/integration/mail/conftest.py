@@ -10,7 +10,6 @@ import pytest
 
 from tests.integration.jobs.conftest import JobsHarness, make_harness  # noqa: F401 (fixture)
 from tests.support.smtp import SmtpSink
-from webapp.jobs import runtime
 
 
 @pytest.fixture
@@ -26,14 +25,11 @@ def mail_harness(
     """A harness whose mail goes to ``smtp_url``; mails are enqueued when their row commits."""
 
     def make(smtp_url: str | None, jobs: dict[str, Any] | None = None, **mail: Any) -> JobsHarness:
-        harness = make_harness(
+        return make_harness(
             jobs={"job_retry_intervals": [1, 1], **(jobs or {})},
+            wired=True,
             mail={"smtp_url": smtp_url, **mail},
         )
-        # The harness swaps in an Identity with its clock after the app was wired: wire it too.
-        harness.identity.outbox.add_listener(runtime(harness.app).on_mail_owed)
-        harness.identity.revocation.add_listener(runtime(harness.app).on_session_revoked)
-        return harness
 
     return make
 

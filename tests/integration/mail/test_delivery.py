@@ -81,7 +81,7 @@ def test_a_mail_server_that_is_down_delays_mail_and_the_retry_delivers_it(
         [mail] = sink.wait_for("cy@example.com")
     assert "limen_ml_" in text_of(mail)
     with harness.app.app_context():
-        run = get(run_id)
+        run = get(harness.jobs.engine, run_id)
         assert run is not None and run.status == "succeeded" and run.attempts == 2
         row = db.session.scalar(select(MailMessage))
         assert row is not None and row.status == "sent"
