@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from tests.support.db import scalar
 from tests.support.factories import Api
+
+pytestmark = pytest.mark.both_backends  # uniqueness, concurrency and transactions differ
 
 
 def create(api: Api, headers: dict[str, str], **body) -> httpx.Response:

@@ -7,10 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.support.db import scalar
 from tests.support.factories import Api, unique_email
 from tests.support.live import LiveServer
+
+pytestmark = pytest.mark.both_backends  # uniqueness, concurrency and transactions differ
 
 
 def attempt(server: LiveServer, email: str, password: str) -> httpx.Response:

@@ -7,6 +7,8 @@ import pytest
 from tests.support.db import scalar
 from tests.support.factories import PASSWORD, Api, bearer_for, create_user
 
+pytestmark = pytest.mark.both_backends  # uniqueness, concurrency and transactions differ
+
 
 @pytest.fixture(scope="session")
 def admin(deployment) -> dict[str, str]:

@@ -8,6 +8,8 @@ import pytest
 from tests.e2e.authz.conftest import SCHEMA, policies
 from tests.support.factories import Api
 
+pytestmark = pytest.mark.both_backends  # uniqueness, concurrency and transactions differ
+
 
 def current(api: Api, admin, org_id: str) -> dict:
     return api.http.get(f"/api/v1/orgs/{org_id}/policies", headers=admin).json()

@@ -7,12 +7,15 @@ import secrets
 import time
 
 import httpx
+import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.support.browser import approve_device, follow_authorize
+
+pytestmark = pytest.mark.both_backends  # uniqueness, concurrency and transactions differ
 
 CLI_SCOPES = "openid profile email offline_access keys:read"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

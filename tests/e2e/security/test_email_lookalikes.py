@@ -9,6 +9,8 @@ import pytest
 
 from tests.support.factories import PASSWORD, Api
 
+pytestmark = pytest.mark.both_backends  # uniqueness, concurrency and transactions differ
+
 FULLWIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
 
 

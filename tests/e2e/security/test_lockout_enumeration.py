@@ -7,8 +7,11 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from tests.support.factories import unique_email
+
+pytestmark = pytest.mark.both_backends  # uniqueness, concurrency and transactions differ
 
 
 def attempt(server, email: str) -> httpx.Response:
