@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from sqlalchemy import select
 
 from webapp.identity.errors import InvalidRefreshToken, InvalidToken, NotFound
 from webapp.identity.oauth import OAuthService
 from webapp.identity.tokens import TokenSet
-from webapp.models import User
+from webapp.models import BackchannelDelivery, User
 
 from .conftest import META, Core
 from .test_clients import CALLBACK, register
@@ -152,3 +153,18 @@ def test_there_is_nothing_to_revoke_for_a_client_never_allowed(
         core.identity.consents.revoke(user.id, app, META)
     with pytest.raises(NotFound):
         core.identity.consents.revoke(user.id, "no-such-client", META)
+
+
+def test_the_client_is_owed_a_back_channel_logout_for_each_session_ended(core: Core) -> None:
+    user, app = core.user(), third_party(core)
+    core.identity.backchannel.set_uri(app, "https://app.example.com/backchannel")
+    core.identity.consents.remember(user.id, app, ["openid"])
+    tokens = session_of(core, user, app)
+
+    core.identity.consents.revoke(user.id, app, META)
+    core.db.commit()
+
+    owed = core.db.scalars(
+        select(BackchannelDelivery.session_id).where(BackchannelDelivery.client_id == app)
+    ).all()
+    assert owed == [tokens.session_id]
