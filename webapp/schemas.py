@@ -302,6 +302,20 @@ class RevokedCount(Out):
     revoked: int
 
 
+class ConsentOut(Out):
+    """A client the person allowed (remembered consent) and what it may ask without a page."""
+
+    client_id: str
+    client_name: str
+    scopes: list[str]
+    granted_at: datetime = Field(description="When the person first allowed this client.")
+    updated_at: datetime = Field(description="When they last allowed it more.")
+
+
+class ConsentList(Out):
+    items: list[ConsentOut]
+
+
 class AuditOut(Out):
     id: int
     occurred_at: datetime

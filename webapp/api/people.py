@@ -1,4 +1,5 @@
-"""/api/v1/users (admin), /api/v1/sessions (your own), /api/v1/audit (admin)."""
+"""/api/v1/users (admin), /api/v1/sessions and /api/v1/me/consents (your own), /api/v1/audit
+(admin)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from webapp.problems import Problem
 from webapp.schemas import (
     AuditOut,
     AuditPage,
+    ConsentList,
+    ConsentOut,
     RevokedCount,
     SessionList,
     SessionOut,
@@ -187,6 +190,29 @@ def revoke_other_sessions() -> Response:
     principal = _principal()
     count = identity().my_sessions.revoke_others(principal.sub, principal.sid, request_meta())
     return jsonify({"revoked": count})
+
+
+@bp.get("/me/consents")
+@documented(
+    "The applications you allowed, and what (remembered consent)", responses={200: ConsentList}
+)
+@require("sessions:read")
+def list_consents() -> Response:
+    """The clients the caller allowed, most recently approved first."""
+    items = identity().consents.of(_principal().sub)
+    return jsonify({"items": [ConsentOut.model_validate(c).model_dump(mode="json") for c in items]})
+
+
+@bp.delete("/me/consents/<client_id>")
+@documented(
+    "Take back what you allowed an application; its tokens for you stop working at once",
+    responses={204: None},
+)
+@require("sessions:write")
+def revoke_consent(client_id: str) -> tuple[str, int]:
+    """Forget the caller's consent to ``client_id`` and end its sessions (204); 404 if none."""
+    identity().consents.revoke(_principal().sub, client_id, request_meta())
+    return "", 204
 
 
 @bp.get("/audit")

@@ -175,7 +175,7 @@ class Identity:
         )
         self.users = UserDirectory(db, self.revocation, self.audit, clock, self.invalidation)
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
-        self.consents = Consents(db, clock)
+        self.consents = Consents(db, clock, self.revocation, self.audit)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
         # Authorization (webapp.authz): the policy store and the one decision point.
         self.policies = PolicyStore(db, self.audit, clock, self.invalidation)
