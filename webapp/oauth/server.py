@@ -8,8 +8,8 @@ code and device decision is made by ``webapp.identity``. The pieces:
 - ``tokens``: the token generator, the approved grants' tokens, token lookup;
 - ``grants.authorization_code`` (+ PKCE S256), ``grants.refresh``,
   ``grants.client_credentials``, ``grants.device`` (+ the device authorization endpoint);
-- ``revocation`` (RFC 7009), ``introspection`` (RFC 7662), ``oidc`` (ID tokens, claims),
-  ``discovery`` (metadata), ``response_modes`` (query,
+- ``revocation`` (RFC 7009), ``introspection`` (RFC 7662), ``oidc`` (ID tokens at the code
+  grant and at refresh, claims), ``discovery`` (metadata), ``response_modes`` (query,
   fragment, form_post; the RFC 9207 issuer on every authorization response).
 """
 
@@ -39,7 +39,7 @@ from webapp.oauth.grants.client_credentials import ClientCredentialsGrant
 from webapp.oauth.grants.device import DeviceAuthorization, DeviceGrant
 from webapp.oauth.grants.refresh import RefreshTokenGrant
 from webapp.oauth.introspection import Introspection
-from webapp.oauth.oidc import LimenOpenIDCode
+from webapp.oauth.oidc import LimenOpenIDCode, RefreshIdToken
 from webapp.oauth.response_modes import authorization_error
 from webapp.oauth.revocation import Revocation
 from webapp.oauth.tokens import generate_token
@@ -118,7 +118,7 @@ def configure_oauth(app: Flask) -> None:
     server.register_grant(
         AuthorizationCodeGrant, [S256Only(required=True), LimenOpenIDCode(require_nonce=False)]
     )
-    server.register_grant(RefreshTokenGrant)
+    server.register_grant(RefreshTokenGrant, [RefreshIdToken()])
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(DeviceGrant)
     server.register_endpoint(DeviceAuthorization)
