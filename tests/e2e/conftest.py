@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
@@ -55,13 +56,14 @@ def watch_csp(context: BrowserContext, violations: list[str]) -> None:
 
 
 @pytest.fixture
-def new_page(chromium: Browser) -> Iterator[Callable[[], Page]]:
-    """A fresh browser profile per call; the test fails on any CSP violation in any of them."""
+def new_page(chromium: Browser) -> Iterator[Callable[..., Page]]:
+    """A fresh browser profile per call (``options``: Playwright's context options, e.g.
+    ``java_script_enabled=False``); the test fails on any CSP violation in any of them."""
     contexts: list[BrowserContext] = []
     violations: list[str] = []
 
-    def make() -> Page:
-        context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    def make(**options: Any) -> Page:
+        context = chromium.new_context(viewport={"width": 1280, "height": 860}, **options)
         watch_csp(context, violations)
         contexts.append(context)
         return context.new_page()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from webapp.models import OAuthClient, RefreshFamily, RefreshToken, User
+from webapp.models import OAuthClient, RefreshFamily, RefreshToken, Session, User
 
 from .api_keys import looks_like_api_key
 from .auth_context import AuthContext
@@ -35,6 +35,17 @@ class TokenRef:
     kind: str  # access_token | refresh_token
     session_id: str
     client_id: str | None
+
+
+@dataclass(frozen=True)
+class SessionSubject:
+    """The person a client's session is for, the scope first granted to it and how the
+    person authenticated: what an ID token issued at refresh repeats (OIDC Core §12.2)."""
+
+    user: User
+    scope: tuple[str, ...]
+    auth: AuthContext | None
+    started_at: int  # epoch seconds; the auth_time of a session without a recorded context
 
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -91,6 +102,25 @@ class OAuthService:
             scopes=tuple(s for s in hand_on(holder, scopes, narrow=True) if s in ALL_PERMISSIONS),
             client_id=client.client_id,
             auth_method="client_credentials",
+        )
+
+    def session_subject(self, session_id: str) -> SessionSubject | None:
+        """Who a refreshable session is for and what it was first granted; None for a
+        session without a refresh family or without a person."""
+        row = self._db.execute(
+            select(RefreshFamily.scope, Session.user_id, Session.created_at)
+            .join(Session, Session.id == RefreshFamily.session_id)
+            .where(RefreshFamily.session_id == session_id)
+        ).first()
+        user = self._db.get(User, row.user_id) if row is not None and row.user_id else None
+        if row is None or user is None:
+            return None
+        record = self._sessions.get(session_id)
+        return SessionSubject(
+            user=user,
+            scope=tuple(row.scope.split()),
+            auth=AuthContext.from_record(record) if record else None,
+            started_at=int(row.created_at.timestamp()),
         )
 
     def find(self, token: str, hint: str | None = None) -> TokenRef | None:

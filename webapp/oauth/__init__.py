@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
@@ -53,13 +52,12 @@ def jwks() -> Response:
 
 
 def _authorization_error(error: OAuth2Error) -> Any:
-    """Redirect errors only to a redirect URI already validated for the client (RFC 6749)."""
+    """Send errors only to a redirect URI already validated for the client (RFC 6749), in
+    the response mode it asked for (``response_modes``)."""
     if error.redirect_uri:
         if error.state is None:  # RFC 6749 4.1.2.1: the client's state comes back with it
             error.state = request.values.get("state")
-        _, _, headers = error(None)
-        location = dict(headers)["Location"]
-        return redirect(add_params_to_uri(location, {"iss": settings().issuer}), 302)
+        return oauth_server().handle_error_response(None, error)
     return render_template(
         "message.html",
         title="This sign-in link is not valid",

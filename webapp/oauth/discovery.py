@@ -1,11 +1,10 @@
 """Who the authorization server is and what it offers: the RFC 8414 / OIDC Discovery
-document at /.well-known, and the issuer on every authorization response (RFC 9207)."""
+document at /.well-known."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Blueprint, Response, jsonify
 
 from webapp.errors import register_json_errors
@@ -14,14 +13,10 @@ from webapp.identity.auth_context import ACR_VALUES
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
 from webapp.identity.signing_keys import ALGS
 from webapp.oauth.clients import ANY_CLIENT_METHODS, CONFIDENTIAL_METHODS
+from webapp.oauth.response_modes import RESPONSE_MODES
 
 wellknown = Blueprint("wellknown", __name__)
 register_json_errors(wellknown)
-
-
-class Issuer(IssuerParameter):  # type: ignore[misc]
-    def get_issuer(self) -> str:
-        return settings().issuer
 
 
 def metadata() -> dict[str, Any]:
@@ -38,7 +33,7 @@ def metadata() -> dict[str, Any]:
         "jwks_uri": f"{iss}/oauth/jwks",
         "scopes_supported": sorted(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": [
             "authorization_code",
             "refresh_token",

@@ -1,10 +1,11 @@
-"""OpenID Connect on the code grant (OIDC Core): ID tokens and the claims userinfo answers."""
+"""OpenID Connect (OIDC Core): ID tokens at the code grant and at refresh (§12.2), and the
+claims userinfo answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from authlib.oidc.core import OpenIDCode, UserInfo
+from authlib.oidc.core import OpenIDCode, OpenIDToken, UserInfo
 
 from webapp.extensions import identity
 from webapp.http import settings
@@ -13,12 +14,10 @@ from webapp.models import User
 from webapp.oauth.clients import Client
 
 
-class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
-    """ID tokens (OIDC Core): signed with the ring's active key of the client's registered
-    algorithm (RS256 unless it chose ES256 or EdDSA); nonce, at_hash, auth_time, amr, acr."""
-
-    def exists_nonce(self, nonce: str, request: Any) -> bool:
-        return False  # nonces are bound to single-use codes; replay is caught by the code
+class LimenIdTokens:
+    """How Limen signs an ID token, whichever grant issues it: with the ring's active key of
+    the client's registered algorithm (RS256 unless it chose ES256 or EdDSA), ``sid`` naming
+    the session it belongs to, the claims the scope releases about the person."""
 
     def resolve_client_private_key(self, client: Client) -> Any:
         return identity().keys.signing_key(id_token_alg(client))[1]
@@ -33,8 +32,8 @@ class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
     def get_compatible_claims(self, request: Any) -> dict[str, Any]:
         """The client's claims, and ``sid``: the session these tokens belong to, which a
         back-channel logout token names when it ends (OIDC Back-Channel Logout §2.1)."""
-        claims: dict[str, Any] = super().get_compatible_claims(request)
-        sid = getattr(request, "limen_sid", None)  # set by save_token (webapp.oauth.server)
+        claims: dict[str, Any] = super().get_compatible_claims(request)  # type: ignore[misc]
+        sid = getattr(request, "limen_sid", None)  # set by save_token / the refresh grant
         if sid:
             claims["sid"] = sid
         return claims
@@ -50,6 +49,41 @@ class LimenOpenIDCode(OpenIDCode):  # type: ignore[misc]
 
     def generate_user_info(self, user: User, scope: str) -> UserInfo:
         return user_info(user, scope)
+
+
+class LimenOpenIDCode(LimenIdTokens, OpenIDCode):  # type: ignore[misc]
+    """ID tokens of the code grant (OIDC Core §3.1.3.3): nonce, at_hash, and the code's
+    auth_time, amr and acr."""
+
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
+        return False  # nonces are bound to single-use codes; replay is caught by the code
+
+
+class RefreshIdToken(LimenIdTokens, OpenIDToken):  # type: ignore[misc]
+    """A new ID token with each refresh of a session first granted ``openid`` (OIDC Core
+    §12.2): the same iss, sub, aud, auth_time, amr, acr and sid as the first, a new iat and
+    exp (and at_hash for the new access token), no nonce."""
+
+    def process_token(self, grant: Any, response: Any) -> None:
+        _, token, _ = response
+        request = grant.request
+        sid = getattr(request, "limen_sid", None)  # set by the refresh grant
+        subject = identity().oauth.session_subject(sid) if sid else None
+        if subject is None or "openid" not in subject.scope:
+            return
+        request.user = subject.user
+        request.limen_subject = subject
+        token["id_token"] = self.encode_id_token(token, request)
+
+    def get_compatible_claims(self, request: Any) -> dict[str, Any]:
+        """The session's authentication, not the refresh's: a refresh is not a sign-in."""
+        claims = super().get_compatible_claims(request)
+        subject = request.limen_subject
+        if subject.auth is None:  # its first ID token said when the session started
+            claims["auth_time"] = subject.started_at
+        else:
+            claims.update(subject.auth.to_record())
+        return claims
 
 
 def id_token_alg(client: Client) -> str:

@@ -8,8 +8,9 @@ code and device decision is made by ``webapp.identity``. The pieces:
 - ``tokens``: the token generator, the approved grants' tokens, token lookup;
 - ``grants.authorization_code`` (+ PKCE S256), ``grants.refresh``,
   ``grants.client_credentials``, ``grants.device`` (+ the device authorization endpoint);
-- ``revocation`` (RFC 7009), ``introspection`` (RFC 7662), ``oidc`` (ID tokens, claims),
-  ``discovery`` (metadata and the RFC 9207 issuer).
+- ``revocation`` (RFC 7009), ``introspection`` (RFC 7662), ``oidc`` (ID tokens at the code
+  grant and at refresh, claims), ``discovery`` (metadata), ``response_modes`` (query,
+  fragment, form_post; the RFC 9207 issuer on every authorization response).
 """
 
 from __future__ import annotations
@@ -26,19 +27,20 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidScopeError,
 )
 from flask import Flask, current_app
+from flask import request as http_request
 
 from webapp.extensions import identity
 from webapp.http import settings
 from webapp.identity.clients import SUPPORTED_SCOPES
 from webapp.oauth.client_auth import authenticate_client_secret_basic
 from webapp.oauth.clients import query_client
-from webapp.oauth.discovery import Issuer
 from webapp.oauth.grants.authorization_code import AuthorizationCodeGrant, CodeRecord, S256Only
 from webapp.oauth.grants.client_credentials import ClientCredentialsGrant
 from webapp.oauth.grants.device import DeviceAuthorization, DeviceGrant
 from webapp.oauth.grants.refresh import RefreshTokenGrant
 from webapp.oauth.introspection import Introspection
-from webapp.oauth.oidc import LimenOpenIDCode
+from webapp.oauth.oidc import LimenOpenIDCode, RefreshIdToken
+from webapp.oauth.response_modes import authorization_error
 from webapp.oauth.revocation import Revocation
 from webapp.oauth.tokens import generate_token
 
@@ -78,6 +80,10 @@ class LimenAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             )
 
     def handle_error_response(self, request: Any, error: Any) -> Any:
+        """RFC 6749 §5.2 JSON; an authorization error whose redirect URI is validated goes
+        back to the client in the response mode it asked for (``response_modes``)."""
+        if error.redirect_uri:
+            return self.handle_response(*authorization_error(error, http_request.values))
         if isinstance(error, InvalidClientError):
             error.description = (
                 "Client authentication failed: the client id is unknown or disabled, the secret "
@@ -112,13 +118,12 @@ def configure_oauth(app: Flask) -> None:
     server.register_grant(
         AuthorizationCodeGrant, [S256Only(required=True), LimenOpenIDCode(require_nonce=False)]
     )
-    server.register_grant(RefreshTokenGrant)
+    server.register_grant(RefreshTokenGrant, [RefreshIdToken()])
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(DeviceGrant)
     server.register_endpoint(DeviceAuthorization)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
-    server.register_extension(Issuer())
 
 
 __all__ = ["configure_oauth", "oauth_server"]

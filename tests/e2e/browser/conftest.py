@@ -49,22 +49,33 @@ def sign_in(page: Page, email: str, password: str) -> None:
 
 
 class RelyingParty:
-    """An OAuth client's redirect listener on 127.0.0.1 that records each callback."""
+    """An OAuth client's redirect listener on 127.0.0.1 that records each callback: its
+    parameters, and how they came (``GET`` query, or ``POST`` and its content type for
+    response_mode=form_post)."""
 
     def __init__(self, node: LiveServer, client_id: str) -> None:
         self.node, self.client_id = node, client_id
         self.callbacks: list[dict[str, str]] = []
+        self.methods: list[str] = []
         self.verifier = secrets.token_urlsafe(48)
         self.state = secrets.token_urlsafe(16)
         party = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                url = urlsplit(self.path)
-                if url.path != "/callback":  # the browser's /favicon.ico
+                self.received(urlsplit(self.path).query, "GET")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = self.rfile.read(length).decode()
+                self.received(form, f"POST {self.headers.get('Content-Type')}")
+
+            def received(self, params: str, how: str) -> None:
+                if urlsplit(self.path).path != "/callback":  # the browser's /favicon.ico
                     self.send_error(404)
                     return
-                party.callbacks.append(dict(parse_qsl(url.query)))
+                party.callbacks.append(dict(parse_qsl(params)))
+                party.methods.append(how)
                 body = b"<!doctype html><title>RP</title><h1>Callback received</h1>"
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+from webapp.identity.auth_context import AuthContext
 from webapp.identity.delegation import OPERATOR, Holder
 from webapp.identity.oauth import OAuthService
 from webapp.models import OAuthClient, User
@@ -143,3 +144,24 @@ def test_an_expired_code_is_refused(core: Core) -> None:
     code = issue_code(core, app, user)
     core.clock.advance(11 * 60)
     assert core.identity.codes.claim(code, app.client_id, META) is None
+
+
+def test_session_subject_is_the_person_their_sign_in_and_the_first_scope(core: Core) -> None:
+    user, app = core.user(), client(core, ["openid", "profile"])
+    auth = AuthContext.of_sign_in("password", 1_700_000_000)
+    grant = OAuthService.user_grant(user, app, ["openid", "profile"], "authorization_code", auth)
+    tokens = core.identity.tokens.start_session(grant, META)
+    core.db.commit()
+    core.identity.refresh(tokens.refresh_token or "", META, client_id=app.client_id, scope="openid")
+    subject = core.identity.oauth.session_subject(tokens.session_id)
+    assert subject is not None and subject.user.id == user.id
+    assert subject.scope == ("openid", "profile")  # as first granted, not as narrowed
+    assert subject.auth == auth
+
+
+def test_a_session_without_a_refresh_family_has_no_subject(core: Core) -> None:
+    app = client(core, ["profile"])
+    grant = OAuthService.service_grant(app, ["profile"])
+    service = core.identity.tokens.service_tokens(grant, META)
+    assert core.identity.oauth.session_subject(service.session_id) is None
+    assert core.identity.oauth.session_subject("no-such-session") is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
 
@@ -15,6 +15,7 @@ from webapp.http import request_meta
 from webapp.identity.delegation import hand_on
 from webapp.models import AuthorizationCode, User
 from webapp.oauth.clients import ANY_CLIENT_METHODS, Client
+from webapp.oauth.response_modes import Response, authorization_response, response_mode
 from webapp.oauth.tokens import ApprovedGrantTokens
 
 
@@ -71,10 +72,12 @@ class AuthorizationCodeGrant(ApprovedGrantTokens, grants.AuthorizationCodeGrant)
     TOKEN_ENDPOINT_AUTH_METHODS = list(ANY_CLIENT_METHODS)
 
     def validate_authorization_request(self) -> str:
-        """Authlib's checks, then: request objects (JAR) are not supported, so a request
-        that carries one is refused at the client (OIDC Core §6) rather than half-read."""
+        """Authlib's checks, then: the response mode must be one Limen offers, and request
+        objects (JAR) are not supported, so a request that carries one is refused at the
+        client (OIDC Core §6) rather than half-read."""
         redirect_uri: str = super().validate_authorization_request()
         data = self.request.payload.data
+        response_mode(data, redirect_uri)
         if "request" in data:
             raise RequestNotSupportedError(
                 "Request objects (the request parameter) are not supported; send the "
@@ -87,6 +90,20 @@ class AuthorizationCodeGrant(ApprovedGrantTokens, grants.AuthorizationCodeGrant)
                 redirect_uri=redirect_uri,
             )
         return redirect_uri
+
+    def create_authorization_response(self, redirect_uri: str, grant_user: User | None) -> Response:
+        """Authlib's code (RFC 6749 §4.1.2), delivered in the response mode asked for; a
+        denial is ``access_denied``, delivered the same way by the server."""
+        if not grant_user:
+            raise AccessDeniedError(redirect_uri=redirect_uri)
+        self.request.user = grant_user
+        code = self.generate_authorization_code()
+        self.save_authorization_code(code, self.request)
+        params = [("code", code)]
+        if self.request.payload.state:
+            params.append(("state", self.request.payload.state))
+        mode = response_mode(self.request.payload.data, redirect_uri)
+        return authorization_response(redirect_uri, params, mode)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         data = request.payload.data

@@ -13,6 +13,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidScopeError,
     UnauthorizedClientError,
 )
+from authlib.oauth2.rfc6749.hooks import hooked
 
 from webapp.extensions import identity
 from webapp.http import request_meta
@@ -42,7 +43,9 @@ class RefreshTokenGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: i
             raise InvalidRequestError("Missing 'refresh_token'.")
         self.request.client = client
 
+    @hooked
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        """The rotated tokens; extensions (``oidc.RefreshIdToken``) see the answer after."""
         client = self.request.client
         try:
             tokens = identity().refresh(
@@ -55,4 +58,5 @@ class RefreshTokenGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: i
             raise InvalidGrantError(describable(exc.detail)) from exc
         except (ie.PermissionDenied, ie.PolicyViolation) as exc:  # wider than was granted
             raise InvalidScopeError(describable(exc.detail)) from exc
+        self.request.limen_sid = tokens.session_id
         return 200, token_body(tokens), self.TOKEN_RESPONSE_HEADER
