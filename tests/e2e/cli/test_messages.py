@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-import select
 import subprocess
+import threading
 import time
 
 import httpx
@@ -88,21 +88,31 @@ def test_the_device_screen_goes_to_stderr_and_stdout_stays_empty(limen, account,
         env=limen.env(),
         text=True,
     )
+    # stderr is read by a thread: select() on a buffered pipe misses lines that an earlier
+    # readline() already pulled into Python's buffer
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        screen, deadline = "", time.monotonic() + 30
-        while not (found := USER_CODE_RE.search(screen)):
-            assert time.monotonic() < deadline, f"no code on stderr within 30 s: {screen!r}"
-            if select.select([proc.stderr], [], [], 0.5)[0]:
-                line = proc.stderr.readline()
-                assert line, screen
-                screen += line
+        deadline = time.monotonic() + 30
+        while not (found := USER_CODE_RE.search("".join(lines))):
+            assert time.monotonic() < deadline, f"no code on stderr within 30 s: {lines!r}"
+            time.sleep(0.2)
         with httpx.Client(timeout=30) as http:
             sign_in(http, cli_server.url, account.email, account.password)
             assert approve_device(http, cli_server.url, found.group(1)).status_code == 200
-        out, err = proc.communicate(timeout=60)
+        out = proc.stdout.read()
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        err = "".join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.wait()
     assert proc.returncode == 0, err
     assert out == "" and "Logged in to" in err
