@@ -114,5 +114,8 @@ def test_the_device_screen_goes_to_stderr_and_stdout_stays_empty(limen, account,
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        reader.join(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == 0, err
     assert out == "" and "Logged in to" in err
