@@ -329,6 +329,14 @@ class ClientRegistry:
         return client
 
     @staticmethod
+    def unregistered_scopes(client: OAuthClient, requested: str | None) -> list[str]:
+        """Scopes Limen knows that the client asked for but is not registered for: such a
+        request is refused (``invalid_scope``); values Limen does not know are not listed
+        (they are ignored, OIDC Core §3.1.2.1)."""
+        asked = set((requested or "").split())
+        return sorted((asked & SUPPORTED_SCOPES) - set(client.scopes))
+
+    @staticmethod
     def allowed_scopes(client: OAuthClient, requested: str | None) -> list[str]:
         """What the client may get of what it asked (all of its scopes when it asked none)."""
         registered = set(client.scopes)

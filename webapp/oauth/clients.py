@@ -5,6 +5,7 @@ authenticate (RFC 6749 §2.3). Registration, secrets and redirect URIs are the c
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import ClientMixin
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 
 from webapp.extensions import identity
 from webapp.identity.clients import CLIENT_ID_PATTERN, redirect_uri_matches
@@ -29,7 +30,16 @@ class Client(ClientMixin):  # type: ignore[misc]
         return self.row.redirect_uris[0] if self.row.redirect_uris else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        return " ".join(identity().clients.allowed_scopes(self.row, scope))
+        """What the client gets of ``scope``; a known scope it is not registered for is
+        ``invalid_scope`` (RFC 6749 §4.1.2.1, §5.2), an unknown value is ignored."""
+        clients = identity().clients
+        unregistered = clients.unregistered_scopes(self.row, scope)
+        if unregistered:
+            raise InvalidScopeError(
+                f"This client is not registered for {' '.join(unregistered)}; ask without "
+                "it, or have an administrator add it to the client's scopes."
+            )
+        return " ".join(clients.allowed_scopes(self.row, scope))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri_matches(self.row.redirect_uris, redirect_uri, public=self.row.is_public)

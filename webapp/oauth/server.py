@@ -71,9 +71,9 @@ class LimenAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return oauth_request
 
     def validate_requested_scope(self, scope: str | None) -> None:
-        """Scope values we do not know are ignored (OIDC Core §3.1.2.1), and a known scope
-        the client is not registered for is left out of the grant (RFC 6749 §3.3: the token
-        response's ``scope`` says what was granted); only a value no scope can be is refused."""
+        """Scope values we do not know are ignored (OIDC Core §3.1.2.1); a value no scope can
+        be is refused here, a known scope the client is not registered for by the client
+        (``Client.get_allowed_scope``)."""
         if scope and not SCOPE_SYNTAX.fullmatch(scope):
             raise InvalidScopeError(
                 "scope has characters no scope value has (RFC 6749 section 3.3).",

@@ -1,6 +1,7 @@
 """OpenID Connect conformance details over real HTTP with Authlib's client: unknown scope
-values ignored, request objects refused as unsupported, prompt=consent, an unknown
-device_code, and discovery saying exactly what is supported."""
+values ignored and known ones the client lacks refused, request objects refused as
+unsupported, prompt=consent, an unknown device_code, and discovery saying exactly what is
+supported."""
 
 from __future__ import annotations
 
@@ -40,6 +41,47 @@ def test_unknown_scope_values_are_ignored(server, metadata, browser):
             metadata["token_endpoint"], authorization_response=location, code_verifier=verifier
         )
     assert sorted(token["scope"].split()) == ["openid", "profile"]
+
+
+def test_a_known_scope_the_client_is_not_registered_for_is_invalid_scope(
+    server, metadata, browser, make_client
+):
+    http, _ = browser
+    app = make_client(
+        grant_types=["authorization_code", "client_credentials", DEVICE_GRANT],
+        redirect_uris=[REDIRECT],
+        scopes=["openid", "profile"],
+    )
+    with OAuth2Client(
+        client_id=app["client_id"],
+        client_secret=app["client_secret"],
+        redirect_uri=REDIRECT,
+        scope="openid users:write",
+        code_challenge_method="S256",
+    ) as client:
+        url, state = client.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier="v" * 43
+        )
+    answer = http.get(url)  # signed in: refused before any consent page, no code
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(REDIRECT)
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query["error"] == ["invalid_scope"] and query["state"] == [state]
+    assert "users:write" in query["error_description"][0] and "code" not in query
+
+    auth = (app["client_id"], app["client_secret"])
+    for endpoint, data in (
+        (metadata["token_endpoint"], {"grant_type": "client_credentials", "scope": "keys:read"}),
+        (metadata["device_authorization_endpoint"], {"scope": "openid jobs:write"}),
+    ):
+        refused = httpx.post(endpoint, data=data, auth=auth)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"] == "invalid_scope", refused.text
+    granted = httpx.post(
+        metadata["token_endpoint"],
+        data={"grant_type": "client_credentials", "scope": "profile no-such-scope"},
+        auth=auth,
+    )
+    assert granted.status_code == 200 and granted.json()["scope"] == "profile"
 
 
 @pytest.mark.parametrize(
