@@ -48,7 +48,7 @@ def test_a_known_scope_the_client_is_not_registered_for_is_invalid_scope(
 ):
     http, _ = browser
     app = make_client(
-        grant_types=["authorization_code", "client_credentials", DEVICE_GRANT],
+        grant_types=["authorization_code", "client_credentials", "device_code"],
         redirect_uris=[REDIRECT],
         scopes=["openid", "profile"],
     )

@@ -91,7 +91,11 @@ def test_a_valid_request_still_goes_to_sign_in(metadata):
 
 def test_confidential_loopback_redirect_matches_exactly(metadata, make_client, browser):
     http, _ = browser
-    app = make_client(grant_types=["authorization_code"], redirect_uris=["http://127.0.0.1/cb"])
+    app = make_client(
+        grant_types=["authorization_code"],
+        redirect_uris=["http://127.0.0.1/cb"],
+        scopes=["profile"],
+    )
     other_port = http.get(
         authorize(metadata, client_id=app["client_id"], redirect_uri="http://127.0.0.1:5555/cb")
     )
