@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .errors import AuthRequired, LimenError, SessionEnded
+from .errors import AuthRequired, Forbidden, LimenError, SessionEnded
 from .http import check, json_body, problem_error, unreachable
 
 if TYPE_CHECKING:
@@ -123,6 +123,13 @@ def client_credentials(
                 f"The server rejected the client credentials for {client_id!r}: "
                 f"{exc.description or exc.error}",
                 "Check LIMEN_CLIENT_ID / LIMEN_CLIENT_SECRET (or --client-id/--client-secret).",
+            ) from exc
+        if exc.error == "invalid_scope":
+            raise Forbidden(
+                f"The server refused the scopes asked for {client_id!r}: "
+                f"{exc.description or exc.error}",
+                "Ask only for scopes the client is registered for (--scope), or have an "
+                "administrator add them to the client.",
             ) from exc
         raise
 
