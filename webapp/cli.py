@@ -16,6 +16,7 @@ from werkzeug.serving import run_simple
 
 from webapp import ConfigurationError, create_app, resolve_settings
 from webapp.diagnostics import run_checks
+from webapp.extensions import migrations
 from webapp.factory import checked_settings
 from webapp.identity import rbac
 from webapp.jobs.commands import SETTINGS as JOBS_SETTINGS
@@ -37,11 +38,13 @@ def _app_or_explain(settings: dict[str, Any] | None) -> Flask:
     """``create_app(settings)``, or the configuration's problems on stderr and exit 1 (never
     a traceback)."""
     try:
-        return create_app(settings)
+        app = create_app(settings)
     except ConfigurationError as exc:
         click.echo(str(exc), err=True)
         click.echo("Run `limen-server check` for details.", err=True)
         sys.exit(1)
+    migrations(app)  # `limen-server db ...` (Flask-Migrate) finds its configuration
+    return app
 
 
 def _settings() -> Settings:
@@ -106,7 +109,7 @@ def dev(host: str, port: int, instance: Path, verbose: bool, reset_admin_passwor
     with app.app_context():
         if log is not None:
             devserver.route_logs(log)
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=migrations(app).directory)
         if log is not None:
             devserver.route_logs(log)  # Alembic's logging config replaced the handlers
         created = ensure_first_admin()

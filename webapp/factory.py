@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import connections, logs, ratelimits, security, transactions
-from webapp.extensions import MIGRATIONS, csrf, db, limiter, migrate, redis_store
+from webapp.extensions import csrf, db, limiter, redis_store
 from webapp.settings import Settings, development_secret, unknown_variables
 
 
@@ -96,7 +96,6 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
 
     logs.configure(s.effective_log_format, s.log_level, s.log_flush_seconds)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     ratelimits.checked_only_where_declared(app, limiter)  # limits live on their views

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from tests.conftest import BACKENDS, TEST_SECRET
 from webapp import create_app
-from webapp.extensions import db
+from webapp.extensions import db, migrations
 from webapp.identity import Credential, Identity, Principal, RequestMeta, build_passwords
 from webapp.identity.tokens import TokenSet
 from webapp.models import User, utcnow
@@ -99,7 +99,7 @@ def migrated(
     with app.app_context(), warnings.catch_warnings():
         # migrations/env.py still calls Flask-SQLAlchemy's deprecated get_engine().
         warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=migrations(app).directory)
         db.engine.dispose()
     app.extensions["limen.redis"].close()
     engine = create_engine(settings.sqlalchemy_url)

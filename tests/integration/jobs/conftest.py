@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 
 from tests.conftest import TEST_SECRET
 from webapp import create_app
-from webapp.extensions import db
+from webapp.extensions import db, migrations
 from webapp.identity import Identity, RequestMeta, build_passwords
 from webapp.identity.tokens import Grant, TokenSet
 from webapp.jobs import JobsRuntime, run_pending
@@ -123,7 +123,7 @@ def make_harness(
         with app.app_context(), warnings.catch_warnings():
             # migrations/env.py still calls Flask-SQLAlchemy's deprecated get_engine().
             warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
-            upgrade(directory=app.extensions["migrate"].directory)
+            upgrade(directory=migrations(app).directory)
         identity = Identity(
             db=db.session,  # type: ignore[arg-type]
             redis_client=app.extensions["limen.redis"],

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 
 from webapp import create_app
-from webapp.extensions import db
+from webapp.extensions import db, migrations
 from webapp.jobs import enqueue_key_rotation, overview, start_dev_runner
 
 
@@ -25,7 +25,7 @@ def test_dev_runner_runs_the_schedule_and_enqueued_jobs(tmp_path: Path) -> None:
     )
     with app.app_context(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=migrations(app).directory)
     rt = app.extensions["limen.jobs"]
     runner = start_dev_runner(rt)
     try:
