@@ -28,9 +28,13 @@ def test_forgot_password_to_a_new_password_and_a_sign_in_with_it(
     page = new_page()
     page.goto(f"{mail_node.url}/login")
     page.get_by_role("link", name="Forgot your password?").click()
+    # the sign-in page has an Email field too: fill in only once the new page is there
+    expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Send me a link").click()
-    expect(page.get_by_role("status")).to_contain_text("a mail with a link is on its way")
+    expect(page.get_by_role("status")).to_contain_text(
+        "a mail with a link is on its way", timeout=15_000
+    )
     link = link_in(smtp.wait_for(email)[-1])
     page.goto(link)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
