@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", "limen_server.py", "cli_plugins", "webapp")
+SOURCES = ("pyproject.toml", "README.md", "cli_plugins", "webapp")
 GOAL_SECONDS = 0.2
 
 
