@@ -80,3 +80,50 @@ def test_the_consent_endpoints_are_in_the_openapi_document(server):
     paths = httpx.get(f"{server.url}/api/v1/openapi.json").json()["paths"]
     assert "get" in paths["/api/v1/me/consents"]
     assert "delete" in paths["/api/v1/me/consents/{client_id}"]
+
+
+def test_the_consent_doors_refuse_strangers_weaker_tokens_and_junk(
+    server, metadata, browser, make_client, api
+):
+    """Another person, the allowed app's own token (no sessions rights) and malformed client
+    ids each get a clear 4xx problem; the consent stays where it was."""
+    app = make_client(
+        grant_types=["authorization_code"], redirect_uris=[CALLBACK], scopes=["openid", "profile"]
+    )
+    http, account = browser
+    own = api.bearer(api.login(account)["access_token"])
+    verifier = secrets.token_urlsafe(48)
+    with OAuth2Client(
+        client_id=app["client_id"],
+        client_secret=app["client_secret"],
+        code_challenge_method="S256",
+        redirect_uri=CALLBACK,
+        scope="openid profile",
+    ) as client:
+        url, _ = client.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier=verifier
+        )
+        token = client.fetch_token(
+            metadata["token_endpoint"],
+            authorization_response=follow_authorize(http, url),
+            code_verifier=verifier,
+        )
+    consents = f"{server.url}/api/v1/me/consents"
+    stranger = api.bearer(api.login(api.register())["access_token"])
+    refused = httpx.delete(f"{consents}/{app['client_id']}", headers=stranger)
+    assert refused.status_code == 404, refused.text  # the stranger has no such consent
+    app_token = {"Authorization": f"Bearer {token['access_token']}"}
+    for answer in (
+        httpx.get(consents, headers=app_token),
+        httpx.delete(f"{consents}/{app['client_id']}", headers=app_token),
+    ):
+        assert answer.status_code == 403, answer.text  # openid profile holds no sessions right
+        assert answer.headers["Content-Type"].startswith("application/problem+json")
+    for junk in ("x" * 5000, "%00", "a%2F..%2Fb", "%E2%80%AE", "lc_%20"):
+        answer = httpx.delete(f"{consents}/{junk}", headers=own)
+        assert 400 <= answer.status_code < 500, (junk, answer.status_code, answer.text)
+        assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert httpx.delete(consents, headers=own).status_code in (404, 405)
+    listed = httpx.get(consents, headers=own).json()["items"]
+    assert [c["client_id"] for c in listed] == [app["client_id"]]  # nothing changed
+    assert httpx.get(f"{server.url}/api/v1/me", headers=app_token).status_code == 200
