@@ -27,6 +27,10 @@ def test_a_person_revokes_an_app_in_the_portal(node, relying_party, new_page, sh
     expect(row).to_contain_text("Third app")
     expect(row).to_contain_text("openid")
     shots(page, "connected-apps")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: no sideways scroll
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shots(page, "connected-apps-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     row.get_by_role("button", name=re.compile(r"^Revoke Third app")).click()
     expect(page.get_by_role("status")).to_contain_text("1 session of the application ended")
