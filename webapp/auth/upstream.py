@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import requests
 import structlog
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
 from joserfc.errors import JoseError
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,9 +31,16 @@ NEXT_KEY = "limen_upstream_next"
 
 
 def init_upstream(app: Flask, configs: Iterable[UpstreamSettings]) -> None:
-    """Register each configured provider with Authlib's client (discovery on first use)."""
-    registry = OAuth(app)
+    """Register each configured provider with Authlib's client (discovery on first use).
+    Without providers, Authlib's client and ``requests`` are never imported: a serving worker
+    that has no upstream sign-in does not carry them."""
     configured = {p.name: provider_from(p) for p in configs}
+    if not configured:
+        app.extensions["limen.upstream"] = (None, configured)
+        return
+    from authlib.integrations.flask_client import OAuth
+
+    registry = OAuth(app)
     for p in configured.values():
         kwargs = {"scope": p.scopes, "code_challenge_method": "S256", "timeout": 10}
         if p.kind == "github":
@@ -57,6 +62,14 @@ def init_upstream(app: Flask, configs: Iterable[UpstreamSettings]) -> None:
                 client_kwargs=kwargs,
             )
     app.extensions["limen.upstream"] = (registry, configured)
+
+
+def _unreachable() -> type[Exception]:
+    """The error a provider that cannot be reached raises (Authlib's client uses requests,
+    imported only once a provider is configured)."""
+    import requests
+
+    return requests.RequestException
 
 
 def _client(name: str) -> tuple[Any, UpstreamProvider]:
@@ -91,7 +104,7 @@ def upstream_login(name: str) -> Any:
     if provider.kind == "oidc":
         try:
             metadata = client.load_server_metadata()
-        except (requests.RequestException, ValueError):
+        except (_unreachable(), ValueError):
             return _failure(
                 provider,
                 "provider_down",
@@ -125,7 +138,7 @@ def upstream_callback(name: str) -> Any:
             profile = github_profile(client, provider, token)
         else:
             profile = oidc_profile(provider, token)
-    except requests.RequestException:
+    except _unreachable():
         return _failure(
             provider,
             "provider_down",

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
 import structlog
 from rq import get_current_job
 
@@ -148,6 +147,8 @@ def backchannel_deliver(ctx: Context, delivery_id: str) -> dict[str, Any]:
     final = ctx.final_attempt or claimed.attempt >= ctx.settings.max_attempts
     intervals = ctx.settings.job_retry_intervals
     retry_in = intervals[min(claimed.attempt - 1, len(intervals) - 1)] if intervals else 0
+    import httpx  # only the worker sends: serving processes that import the jobs do not load it
+
     try:
         response = httpx.post(
             claimed.uri,
