@@ -31,7 +31,12 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for the engine (Flask-SQLAlchemy's SQLALCHEMY_ENGINE_OPTIONS)."""
     if settings.sqlalchemy_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+    options: dict[str, Any] = {"pool_pre_ping": True}  # a connection cut by a failover is replaced
+    if "connect_timeout" not in make_url(settings.sqlalchemy_url).query:
+        # a host that does not answer (a failed primary's address) is given up on in 5 s and
+        # libpq tries the next host of a multi-host URL
+        options["connect_args"] = {"connect_timeout": 5}
+    return options
 
 
 def database_engine(settings: Settings) -> Engine:

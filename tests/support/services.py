@@ -249,29 +249,78 @@ class PostgresCluster(Managed):
             )
             if init.returncode != 0:
                 raise RuntimeError(f"initdb failed:\n{init.stdout}{init.stderr}")
-            opts = shlex.join(
-                [
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-k",
-                    str(sock),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self._port),
-                    "-c",
-                    "max_connections=200",
-                ]
-            )
-            self._opts = opts
+            self._opts = self._server_options(sock)
             self.start_server(timeout)
         except BaseException:
             self.stop()
             raise
+
+    def _server_options(self, sock: Path) -> str:
+        return shlex.join(
+            [
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "synchronous_commit=off",
+                "-k",
+                str(sock),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self._port),
+                "-c",
+                "max_connections=200",
+            ]
+        )
+
+    def replica(self, timeout: float = 60.0) -> PostgresCluster:
+        """A streaming replica of this cluster on its own port (``pg_basebackup -R``: a hot
+        standby that follows this primary until it is promoted). Stop it like any cluster."""
+        assert self._dir is not None, "start() first"
+        standby = PostgresCluster()
+        standby._dir = Path(tempfile.mkdtemp(prefix="limen-pg-replica-"))
+        atexit.register(standby.stop)
+        sock = standby._dir / "sock"
+        sock.mkdir()
+        if standby._as_postgres:
+            pw = pwd.getpwnam("postgres")
+            for path in (standby._dir, sock):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+        try:
+            base = standby._run(
+                "pg_basebackup",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self._port),
+                "-U",
+                "postgres",
+                "-D",
+                str(standby._dir / "data"),
+                "-R",
+                "-X",
+                "stream",
+                "--checkpoint=fast",  # not a spread checkpoint: minutes on an idle cluster
+                "--no-sync",
+                timeout=timeout,
+            )
+            if base.returncode != 0:
+                raise RuntimeError(f"pg_basebackup failed:\n{base.stdout}{base.stderr}")
+            standby._opts = standby._server_options(sock)
+            standby.start_server(timeout)
+        except BaseException:
+            standby.stop()
+            raise
+        return standby
+
+    def promote(self) -> None:
+        """Make this standby the primary (what Patroni or a managed service does on failover)."""
+        assert self._dir is not None, "start() first"
+        res = self._run("pg_ctl", "-D", str(self._dir / "data"), "-w", "promote")
+        if res.returncode != 0:
+            raise RuntimeError(f"pg_ctl promote failed:\n{res.stdout}{res.stderr}")
 
     def start_server(self, timeout: float = 30.0) -> None:
         """Start the (initialised) cluster's server and wait until it accepts connections."""

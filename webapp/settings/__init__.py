@@ -151,7 +151,7 @@ class Settings(BaseSettings):
                 url = "postgresql://" + url[len("postgres://") :]
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
-            return url
+            return multi_host_url(url)
         return f"sqlite:///{self.instance_path / 'limen.db'}"
 
     @property
@@ -279,6 +279,28 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
             hint = "remove it (see docs/operations.md for every setting)."
         found.append(f"{name} is not a Limen setting: {hint}")
     return found
+
+
+def multi_host_url(url: str) -> str:
+    """A libpq multi-host URL (``postgresql://u@primary:5432,replica:5432/limen``, as Patroni
+    and managed PostgreSQL hand out) in the form SQLAlchemy understands (one ``host=`` query
+    parameter per host). With several hosts, only a primary is acceptable
+    (``target_session_attrs=read-write``) unless the URL says otherwise: after a failover
+    libpq tries the hosts in turn and connects to the one that takes writes. Other URLs are
+    returned unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.startswith("postgresql"):
+        return url
+    authority, _, tail = rest.partition("/")
+    credentials, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return url
+    path, question, query = tail.partition("?")
+    params = [p for p in query.split("&") if p] if question else []
+    params += [f"host={h}" for h in hosts.split(",") if h]
+    if not any(p.startswith("target_session_attrs=") for p in params):
+        params.append("target_session_attrs=read-write")
+    return f"{scheme}://{credentials}{at}/{path}?{'&'.join(params)}"
 
 
 def _masked(name: str, value: object) -> str:

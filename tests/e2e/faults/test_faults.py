@@ -127,3 +127,59 @@ def test_database_outage_fails_closed_and_recovers(redis_server):
                 assert api.login(account)["access_token"]
         finally:
             node.stop()
+
+
+def test_database_failover_to_a_promoted_replica_loses_nothing(redis_server):
+    """PostgreSQL primary + streaming replica behind one multi-host URL. The primary stops:
+    live tokens keep verifying (Redis), writes answer 503 with Retry-After, nothing revoked is
+    accepted; the replica is promoted and the same node writes there, without a restart, with
+    every committed account present."""
+    with PostgresCluster() as primary:
+        primary.create_database("limen_failover")
+        replica = primary.replica()
+        node = LiveServer(
+            base_env(
+                redis_server.url,
+                f"postgresql://postgres@127.0.0.1:{primary.port},127.0.0.1:{replica.port}"
+                "/limen_failover",
+            )
+        )
+        try:
+            node.start()
+            with Api(node.url) as api:
+                account = api.register()
+                live = api.login(account)["access_token"]
+                revoked = api.login(account)["access_token"]
+                api.http.post("/auth/logout", headers=api.bearer(revoked))
+                assert api.me(live).status_code == 200  # its profile is now remembered
+            with Hammer(node, live, revoked) as hammer:
+                time.sleep(0.5)
+                primary.stop_server()  # the replica has every commit a clean stop sends
+                stopped = time.monotonic()
+                login = httpx.post(
+                    f"{node.url}/auth/login",
+                    json={"email": account.email, "password": account.password},
+                )
+                assert login.status_code == 503 and login.headers["Retry-After"]
+                assert login.headers["Content-Type"] == "application/problem+json"
+                during = httpx.get(
+                    f"{node.url}/api/v1/me", headers={"Authorization": f"Bearer {live}"}
+                )
+                assert during.status_code == 200  # verification needs Redis, not PostgreSQL
+                replica.promote()
+                deadline = time.monotonic() + 30
+                while httpx.get(f"{node.url}/readyz").status_code != 200:
+                    assert time.monotonic() < deadline, "no recovery after the promotion"
+                    time.sleep(0.2)
+                outage = time.monotonic() - stopped
+                time.sleep(0.5)
+            assert not hammer.bad, hammer.bad
+            assert statuses(hammer, "revoked") == {401}
+            assert outage < 30, outage
+            with Api(node.url) as api:
+                assert api.login(account)["access_token"]  # written before the failover
+                newcomer = api.register()  # a write on the new primary
+                assert api.me(api.login(newcomer)["access_token"]).status_code == 200
+        finally:
+            node.stop()
+            replica.stop()
