@@ -16,7 +16,7 @@ import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .engine import Decision, Request, Snapshot, Uid, action_uid, uid_text
 from .errors import BadDecisionRequest
@@ -26,6 +26,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 SCAN_LIMIT = 1000
 PRINCIPAL_TYPES = (USER, TEAM)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -133,21 +134,38 @@ def _scan(
     candidates: list[str],
     token: str | None,
     limit: int,
-    decide: Callable[[str], Decision],
-) -> Page:
+    judge: Callable[[str], T | None],
+) -> tuple[list[tuple[str, T]], str, int]:
+    """Judge candidates after the token's, in order, until ``limit`` are kept or
+    ``SCAN_LIMIT`` were judged: the kept ones, the next token ("" when done), how many."""
     after = decode_token(kind, token)
     start = 0
     if after is not None:
         start = next((i for i, c in enumerate(candidates) if c > after), len(candidates))
-    hits: list[Hit] = []
+    kept: list[tuple[str, T]] = []
     index = start
-    while index < len(candidates) and len(hits) < limit and index - start < SCAN_LIMIT:
-        decision = decide(candidates[index])
-        if decision.allowed:
-            hits.append(Hit(candidates[index], decision))
+    while index < len(candidates) and len(kept) < limit and index - start < SCAN_LIMIT:
+        found = judge(candidates[index])
+        if found is not None:
+            kept.append((candidates[index], found))
         index += 1
     more = index < len(candidates)
-    return Page(hits, encode_token(kind, candidates[index - 1]) if more else "", index - start)
+    return kept, encode_token(kind, candidates[index - 1]) if more else "", index - start
+
+
+def _decisions(
+    kind: str,
+    candidates: list[str],
+    token: str | None,
+    limit: int,
+    decide: Callable[[str], Decision],
+) -> Page:
+    def allowed(candidate: str) -> Decision | None:
+        decision = decide(candidate)
+        return decision if decision.allowed else None
+
+    kept, next_token, scanned = _scan(kind, candidates, token, limit, allowed)
+    return Page([Hit(key, decision) for key, decision in kept], next_token, scanned)
 
 
 def subjects(
@@ -164,7 +182,7 @@ def subjects(
     _known_type(snapshot, "subject", subject_type)
     _known_type(snapshot, "resource", resource[0])
     _fits(snapshot, action, subject_type, resource[0])
-    return _scan(
+    return _decisions(
         "subject",
         snapshot.ids_of(subject_type),
         token,
@@ -187,7 +205,7 @@ def resources(
     _known_type(snapshot, "subject", subject[0])
     _known_type(snapshot, "resource", resource_type)
     _fits(snapshot, action, subject[0], resource_type)
-    return _scan(
+    return _decisions(
         "resource",
         snapshot.ids_of(resource_type),
         token,
@@ -213,7 +231,7 @@ def actions(
         for a in snapshot.schema.actions
         if subject[0] in (fit := applies_to(snapshot, a))[0] and resource[0] in fit[1]
     )
-    return _scan(
+    return _decisions(
         "action",
         candidates,
         token,
@@ -240,10 +258,9 @@ def who_can(
     candidates = sorted(
         uid_text((kind, pid)) for kind in PRINCIPAL_TYPES for pid in snapshot.ids_of(kind)
     )
-    found: dict[str, Access] = {}
     undecidable: set[str] = set()
 
-    def decide(candidate: str) -> Decision:
+    def judge(candidate: str) -> Access | None:
         principal = _split(candidate)
         access = Access(principal)
         for action in fitting[principal[0]]:
@@ -254,12 +271,10 @@ def who_can(
                 continue
             if decision.allowed:
                 access.actions[action] = decision.reasons
-        if access.actions:
-            found[candidate] = access
-        return Decision(bool(access.actions), [], [], 0)
+        return access if access.actions else None
 
-    page = _scan("access", candidates, token, limit, decide)
-    return [found[h.key] for h in page.hits], page.next_token, sorted(undecidable)
+    kept, next_token, _ = _scan("access", candidates, token, limit, judge)
+    return [access for _, access in kept], next_token, sorted(undecidable)
 
 
 def _split(text: str) -> Uid:
