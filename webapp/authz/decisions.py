@@ -12,7 +12,7 @@ import structlog
 from webapp.identity.audit import AuditLog
 from webapp.identity.verify_cache import VerificationCache
 
-from .engine import Decision, Request, Snapshot
+from .engine import Decision, Request, Snapshot, uid_text
 from .store import PolicyStore
 
 log = structlog.get_logger("limen.authz")
@@ -59,9 +59,9 @@ class DecisionPoint:
         decision = self.snapshot(org_id).decide(request)
         facts: dict[str, Any] = {
             "org": org_id,
-            "principal": f"{request.principal[0]}::{request.principal[1]}",
+            "principal": uid_text(request.principal),
             "action": request.action,
-            "resource": f"{request.resource[0]}::{request.resource[1]}",
+            "resource": uid_text(request.resource),
             "allowed": decision.allowed,
             "reasons": [r.get("id", r["policy"]) for r in decision.reasons],
         }

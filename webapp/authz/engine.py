@@ -145,6 +145,7 @@ class Snapshot:
                     self._index[part].setdefault(key, []).append(pid)
             self._actions[pid] = _scope_keys(est["action"])
         self._slices: OrderedDict[frozenset[str], cedarpy.PolicySet] = OrderedDict()
+        self._by_type: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -169,6 +170,15 @@ class Snapshot:
             uid = (row["uid"]["type"], row["uid"]["id"])
             entities[uid] = row
         return Snapshot(org_id, revision, schema, policies, entities)
+
+    def ids_of(self, type_: str) -> list[str]:
+        """The ids of this type's entities, sorted (worked out once per snapshot)."""
+        found = self._by_type.get(type_)
+        if found is None:
+            found = sorted(eid for kind, eid in self.entities if kind == type_)
+            with self._lock:
+                self._by_type[type_] = found
+        return found
 
     # -- a request -------------------------------------------------------------------------
     def ancestors(self, uid: Uid) -> set[Uid]:
@@ -203,7 +213,7 @@ class Snapshot:
     def action(self, name: str) -> str:
         """A Cedar action uid from ``Ns::Action::"name"`` or a bare name unique in the schema."""
         known = self.schema.actions
-        found = [name] if "::" in name else [a for a in known if _action_uid(a)[1] == name]
+        found = [name] if "::" in name else [a for a in known if action_uid(a)[1] == name]
         if len(found) == 1:
             return found[0]
         raise BadDecisionRequest(
@@ -213,7 +223,7 @@ class Snapshot:
 
     def applicable(self, principal: set[Uid], action: str, resource: set[Uid]) -> frozenset[str]:
         """Ids of the policies whose scope can match these ancestors and this action."""
-        actions = {_action_uid(action), *(_action_uid(a) for a in self.schema.actions[action])}
+        actions = {action_uid(action), *(action_uid(a) for a in self.schema.actions[action])}
         by_principal = self._matching("principal", principal)
         by_resource = self._matching("resource", resource)
         return frozenset(
@@ -302,7 +312,8 @@ def _entity(uid: Uid, attrs: dict[str, Any], parents: list[Uid]) -> dict[str, An
     }
 
 
-def _action_uid(action: str) -> Uid:
+def action_uid(action: str) -> Uid:
+    """``Ns::Action::"name"`` as (``Ns::Action``, ``name``)."""
     kind, _, quoted = action.rpartition("::")
     return (kind, json.loads(quoted))
 

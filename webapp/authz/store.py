@@ -117,6 +117,20 @@ class PolicyStore:
                 teams[email].append(team)
         return [Member(email, tuple(t)) for email, t in teams.items()]
 
+    def is_member(self, org_id: str, user_id: str) -> bool:
+        """True if the active person ``user_id`` belongs to the organisation (any team)."""
+        found = self._db.scalar(
+            select(AuthzMembership.user_id)
+            .join(User, User.id == AuthzMembership.user_id)
+            .where(
+                AuthzMembership.org_id == org_id,
+                AuthzMembership.user_id == user_id,
+                User.is_active.is_(True),
+            )
+            .limit(1)
+        )
+        return found is not None
+
     def resources(self, org_id: str) -> list[dict[str, Any]]:
         """The organisation's resource entities in Cedar's JSON entity form."""
         rows = self._db.scalars(select(AuthzEntity).where(AuthzEntity.org_id == org_id))

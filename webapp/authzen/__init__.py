@@ -1,9 +1,12 @@
 """AuthZEN Authorization API 1.0: ``POST /access/v1/evaluation`` and ``/evaluations`` (batch),
-with their discovery metadata. A thin door onto ``webapp.authz``'s one decision point.
+the search endpoints (``search.py``), and their discovery metadata. A thin door onto
+``webapp.authz``'s one decision point.
 
 The organisation is named by ``context.org`` (removed before Cedar sees the context). Ask for
 the policies that made the decision with ``"options": {"explain": true}``. A name the schema
-does not know is a 400 problem; a deny of a well-formed request is a 200 answer.
+does not know is a 400 problem; a deny of a well-formed request is a 200 answer. A person may
+ask only about organisations they are a member of (administrators about any); a service
+client about any (clients are not tied to organisations).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from webapp.authz.schema import USER
 from webapp.errors import register_json_errors
 from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, require, settings
-from webapp.identity.errors import IdentityError
+from webapp.identity.errors import IdentityError, PermissionDenied
+from webapp.identity.rbac import SERVICE, effective_permissions
 from webapp.problems import from_identity_error
 
 bp = Blueprint("authzen", __name__)
@@ -64,27 +68,52 @@ def configuration() -> Response:
             "policy_decision_point": iss,
             "access_evaluation_endpoint": f"{iss}/access/v1/evaluation",
             "access_evaluations_endpoint": f"{iss}/access/v1/evaluations",
+            "search_subject_endpoint": f"{iss}/access/v1/search/subject",
+            "search_resource_endpoint": f"{iss}/access/v1/search/resource",
+            "search_action_endpoint": f"{iss}/access/v1/search/action",
         }
     )
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 
-def _resolve(item: Evaluation) -> tuple[str, Request]:
-    """The organisation and the Cedar request of one evaluation (defaults already merged)."""
-    if item.subject is None or item.action is None or item.resource is None:
-        raise BadDecisionRequest("An evaluation needs a subject, an action and a resource.")
-    context = dict(item.context or {})
-    org_id = context.pop("org", None)
+def asked_org(context: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The organisation named by ``context.org`` (which the caller may ask about) and the
+    rest of the context, for Cedar."""
+    rest = dict(context or {})
+    org_id = rest.pop("org", None)
     if not isinstance(org_id, str) or not org_id:
         raise BadDecisionRequest(
             "Name the organisation in context.org (a string).", "organisation-required"
         )
-    subject_id = item.subject.id
-    if item.subject.type == USER:  # people are known by their address, compared as a key
-        subject_id = identity().emails.key_or_none(subject_id) or subject_id
+    principal = current_principal()
+    if (
+        principal is not None
+        and SERVICE not in principal.roles
+        and "authz:read" not in effective_permissions(principal)
+        and not identity().policies.is_member(org_id, principal.sub)
+    ):  # the same answer whether or not the organisation exists
+        raise PermissionDenied(
+            f"You may ask only about organisations you are a member of; {org_id[:64]!r} "
+            "is not one of them."
+        )
+    return org_id, rest
+
+
+def subject_uid(type_: str, id_: str) -> tuple[str, str]:
+    """A subject as Cedar knows it: people by their address, compared as a key."""
+    if type_ == USER:
+        return type_, identity().emails.key_or_none(id_) or id_
+    return type_, id_
+
+
+def _resolve(item: Evaluation) -> tuple[str, Request]:
+    """The organisation and the Cedar request of one evaluation (defaults already merged)."""
+    if item.subject is None or item.action is None or item.resource is None:
+        raise BadDecisionRequest("An evaluation needs a subject, an action and a resource.")
+    org_id, context = asked_org(item.context)
     request = Request(
-        (item.subject.type, subject_id),
+        subject_uid(item.subject.type, item.subject.id),
         identity().authz.snapshot(org_id).action(item.action.name),
         (item.resource.type, item.resource.id),
         context,
@@ -155,3 +184,6 @@ def evaluations() -> Response:
         ):
             break
     return jsonify({"evaluations": answers})
+
+
+from . import search  # noqa: E402,F401  (routes register on bp)

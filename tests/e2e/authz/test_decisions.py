@@ -22,13 +22,16 @@ def ask(node_url: str, headers, org_id: str, subject: str, action: str, resource
     return httpx.post(f"{node_url}/access/v1/evaluation", json=body, headers=headers)
 
 
-def test_discovery_names_both_endpoints(server):
+def test_discovery_names_every_endpoint(server):
     meta = httpx.get(f"{server.url}/.well-known/authzen-configuration")
     assert meta.status_code == 200
     assert meta.json() == {
         "policy_decision_point": server.url,
         "access_evaluation_endpoint": f"{server.url}/access/v1/evaluation",
         "access_evaluations_endpoint": f"{server.url}/access/v1/evaluations",
+        "search_subject_endpoint": f"{server.url}/access/v1/search/subject",
+        "search_resource_endpoint": f"{server.url}/access/v1/search/resource",
+        "search_action_endpoint": f"{server.url}/access/v1/search/action",
     }
 
 

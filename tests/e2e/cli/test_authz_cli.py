@@ -75,6 +75,14 @@ def test_an_analyst_checks_decisions(setup):
     assert bad.returncode == 2
 
 
+def test_an_analyst_outside_the_organisation_is_forbidden(setup, cli_server, register, make_limen):
+    stranger = make_limen(cli_server, "stranger")
+    stranger.login(register())
+    email, org = setup["ana"].email, setup["org"]
+    refused = stranger.run("authz", "check", email, "read", 'Acme::File::"a.csv"', "--org", org)
+    assert refused.returncode == 4 and "member of" in refused.stderr
+
+
 def test_policy_test_fails_the_ci_job_on_a_wrong_decision(setup, tmp_path: Path):
     admin, org, email = setup["admin"], setup["org"], setup["ana"].email
     cases = [
