@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import base_env
 from tests.support.browser import csrf_from, sign_in
 from tests.support.db import scalar
-from tests.support.factories import Account, Api
+from tests.support.factories import Account, Api, bearer_for, create_user
 from tests.support.live import LiveServer
 from tests.support.mfa import enroll
 from tests.support.passkey import SoftPasskey, b64url
@@ -386,3 +386,22 @@ def test_the_doors_need_a_session_and_a_csrf_token(pk):
         )
     assert unknown_ticket.status_code == 401
     assert unknown_ticket.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_locked_or_disabled_account_cannot_sign_in_with_its_passkey(pk):
+    who, passkey = account(pk), SoftPasskey(pk.base)
+    with signed_in(pk, who) as http:
+        register(http, passkey)
+    admin = bearer_for(pk.server, create_user(pk.server, "admin"))
+    users = f"{pk.base}/api/v1/users/{who.id}"
+    for change, status, words in (
+        ({"locked": True}, 423, "locked by an administrator"),
+        ({"locked": False, "active": False}, 401, "This account is disabled"),
+    ):
+        assert httpx.patch(users, json=change, headers=admin).status_code == 200
+        with pk.client() as http:
+            token, options = sign_in_options(http)
+            refused = post_answer(http, token, passkey.get(options))
+            assert refused.status_code == status and words in alert(refused)
+            assert http.get("/api/v1/me").status_code == 401
+    assert scalar(pk.db, "SELECT count(*) FROM sessions WHERE user_id = :u", u=who.id) == 1
