@@ -105,9 +105,14 @@ def test_passkeys_walk(localhost_node, new_page, shots):
     expect(page.locator("li.passkey")).to_have_count(1)
     expect(page.locator("li.passkey .passkey-name")).to_have_text("Phone")
     shots(page, "passkeys-security-page")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shots(page, "passkeys-security-page-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    shots(page, "passkeys-sign-in")
     page.get_by_role("button", name="Sign in with a passkey").click()  # no email, no password
     expect(page.get_by_role("heading", name="Active sessions")).to_be_visible()
     assert access_claims(page)["amr"] == ["hwk"]
