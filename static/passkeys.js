@@ -109,17 +109,34 @@
     return (error && error.message) || "The passkey could not be used. Try again.";
   }
 
-  function fetchOptions(form, url) {
-    var body = new URLSearchParams();
-    var ticket = form.querySelector('input[name="ticket"]');
-    if (ticket) {
-      body.set("ticket", ticket.value);
-    }
+  function post(form, url, body) {
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(form), "Accept": "application/json" },
       body: body
+    });
+  }
+
+  function fetchOptions(form, url, signedIn) {
+    var body = new URLSearchParams();
+    var ticket = form.querySelector('input[name="ticket"]');
+    if (ticket) {
+      body.set("ticket", ticket.value);
+    }
+    return post(form, url, body).then(function (response) {
+      if (signedIn && (response.status === 401 || response.redirected)) {
+        // The access token expired while the page was open (a 401, or the way to sign-in):
+        // refresh the session once with the HttpOnly refresh cookie, then ask again; the
+        // answer is then posted with the new token.
+        return post(form, "/auth/refresh").then(function (refreshed) {
+          if (!refreshed.ok) {
+            throw new Error("Your session has ended; sign in again to add a passkey.");
+          }
+          return post(form, url, body);
+        });
+      }
+      return response;
     }).then(function (response) {
       return response.json().catch(function () {
         return {};
@@ -135,7 +152,7 @@
   function ceremony(form, kind) {
     var url = form.getAttribute("data-passkey-" + kind);
     var field = form.querySelector(kind === "second-step" ? 'input[name="passkey"]' : 'input[name="credential"]');
-    return fetchOptions(form, url).then(function (json) {
+    return fetchOptions(form, url, kind === "register").then(function (json) {
       if (kind === "register") {
         return navigator.credentials.create({ publicKey: creationOptions(json) });
       }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,14 +34,18 @@ AUTHENTICATOR = {
 }
 
 
-@pytest.fixture(scope="module")
-def localhost_node(redis_server, make_database) -> Iterator[tuple[LiveServer, str]]:
+def localhost(redis_server, make_database, **env: str) -> tuple[LiveServer, str]:
     port = free_port()
     base = f"http://localhost:{port}"
-    server = LiveServer(
-        base_env(redis_server.url, make_database("postgresql"), LIMEN_ISSUER=base), port=port
-    )
+    database = make_database("postgresql")
+    server = LiveServer(base_env(redis_server.url, database, LIMEN_ISSUER=base, **env), port=port)
     server.start()
+    return server, base
+
+
+@pytest.fixture(scope="module")
+def localhost_node(redis_server, make_database) -> Iterator[tuple[LiveServer, str]]:
+    server, base = localhost(redis_server, make_database)
     yield server, base
     server.stop()
 
@@ -165,3 +170,20 @@ def test_an_ip_address_issuer_offers_no_passkeys(node, new_page):
     page.goto(f"{node.url}/login")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_role("button", name="Sign in with a passkey")).to_have_count(0)
+
+
+def test_a_passkey_is_added_after_the_access_token_ran_out(redis_server, make_database, new_page):
+    server, base = localhost(redis_server, make_database, LIMEN_ACCESS_TOKEN_TTL="10")
+    try:
+        with Api(base) as api:
+            who = api.register()
+        page = new_page()
+        add_authenticator(page)
+        page.goto(f"{base}/login?next=/mfa")
+        sign_in(page, who.email, who.password)
+        expect(page.get_by_role("heading", name="Passkeys")).to_be_visible()
+        time.sleep(17)  # past the access token's life (10 s) and the 5 s clock leeway
+        add_passkey(page, "Desk")  # passkeys.js refreshes the session once, then goes on
+        expect(page.get_by_role("status")).to_have_text("Passkey “Desk” added.")
+    finally:
+        server.stop()
