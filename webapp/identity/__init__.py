@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import NoReturn
 
 import redis
 from sqlalchemy.orm import Session as DbSession
@@ -40,6 +41,7 @@ from .mail import MailRenderer, Outbox
 from .mfa import Mfa
 from .oauth import OAuthService
 from .oauth_codes import AuthorizationCodes, DeviceCodes
+from .passkeys import SECOND_FACTOR, SIGN_IN, Passkeys, RelyingParty
 from .passwords import LocalAccounts, Passwords
 from .principal import Principal, RequestMeta
 from .provisioning import Provisioner, RolePolicy, UpstreamProfile
@@ -165,6 +167,9 @@ class Identity:
             clock,
             settings.mfa_roles,
         )
+        self.passkeys = Passkeys(
+            db, redis_client, self.audit, clock, RelyingParty.of_issuer(settings.issuer)
+        )
         self.provisioner = Provisioner(
             db,
             self.revocation,
@@ -266,28 +271,64 @@ class Identity:
         grant = self.user_grant(user, FIRST_PARTY_CLIENT, f"upstream:{profile.provider}")
         return self.tokens.start_session(grant, meta)
 
-    def complete_second_step(self, ticket: str, otp: str, meta: RequestMeta) -> TokenSet:
-        """The portal's second step: a ticket from a correct password, and the code."""
+    def complete_second_step(
+        self, ticket: str, otp: str, meta: RequestMeta, *, passkey: str | None = None
+    ) -> TokenSet:
+        """The portal's second step: a ticket from a correct password, and the code (or,
+        with ``passkey``, the answer of one of the account's passkeys)."""
         user_id, client_id = self.mfa.redeem_ticket(ticket)
         user = self.db.get(User, user_id)
         if user is None or not user.is_active:
             raise InvalidCredentials("The account is no longer available.")
-        if not self.mfa.verify(user, otp):
-            fresh = self.mfa.issue_ticket(user, client_id)  # another try, same lockout count
+        if passkey is not None:
             try:
-                self.accounts.second_factor_failed(user, meta)
+                self.passkeys.verify(passkey, SECOND_FACTOR, meta, user_id=user.id)
             except InvalidCredentials as exc:
-                exc.retry_ticket = fresh  # type: ignore[attr-defined]
-                raise
+                self._second_step_failed(user, client_id, meta, exc.detail)
+            method = "password+passkey"
+        elif self.mfa.verify(user, otp):
+            method = "password+otp"
+        else:
+            self._second_step_failed(user, client_id, meta, None)
         user = self.accounts.second_factor_passed(user, meta)
-        return self._signed_in(user, client_id, meta)
+        return self._signed_in(user, client_id, meta, method)
 
-    def _signed_in(self, user: User, client_id: str, meta: RequestMeta) -> TokenSet:
+    def second_step_user(self, ticket: str) -> User | None:
+        """The account a pending second step is for, without using the ticket up (None when
+        the ticket expired or was used)."""
+        user_id = self.mfa.ticket_user(ticket)
+        return self.db.get(User, user_id) if user_id else None
+
+    def _second_step_failed(
+        self, user: User, client_id: str, meta: RequestMeta, detail: str | None
+    ) -> NoReturn:
+        fresh = self.mfa.issue_ticket(user, client_id)  # another try, same lockout count
+        try:
+            self.accounts.second_factor_failed(user, meta)
+        except InvalidCredentials as exc:
+            if detail is not None:
+                exc.detail = detail
+                exc.args = (detail,)
+            exc.retry_ticket = fresh  # type: ignore[attr-defined]
+            raise
+
+    def passkey_login(
+        self, credential: str, meta: RequestMeta, client_id: str = FIRST_PARTY_CLIENT
+    ) -> TokenSet:
+        """Sign in with a passkey alone (a discoverable credential, user verified)."""
+        user = self.passkeys.verify(credential, SIGN_IN, meta)
+        user = self.accounts.second_factor_passed(user, meta)  # locked / disabled refuse
+        return self._signed_in(user, client_id, meta, "passkey")
+
+    def _signed_in(
+        self, user: User, client_id: str, meta: RequestMeta, method: str | None = None
+    ) -> TokenSet:
         if self.settings.mail.email_verification_required and user.email_verified_at is None:
             raise EmailNotVerified()  # a refusal: the boundary rolls the sign-in's writes back
-        method = "password+otp" if self.mfa.enabled(user) else "password"
+        if method is None:
+            method = "password+otp" if self.mfa.enabled(user) else "password"
         grant = self.user_grant(user, client_id, method)
-        if self.mfa.required(user) and not self.mfa.enabled(user):
+        if self.mfa.required(user) and not self.mfa.enabled(user) and method == "password":
             # Until they set up two-step verification, the session can do nothing else.
             grant = Grant(
                 grant.subject,

@@ -39,8 +39,13 @@ NOTICES = {
     "email_changed": "My email address was changed",
     "mfa_disabled": "Two-step verification was turned off",
     "api_key_created": "A new API key was created",
+    "passkey_added": "A passkey was added",
 }
-_AUDIT_NOTICES = {"mfa.disabled": "mfa_disabled", "api_key.created": "api_key_created"}
+_AUDIT_NOTICES = {
+    "mfa.disabled": "mfa_disabled",
+    "api_key.created": "api_key_created",
+    "passkey.registered": "passkey_added",
+}
 
 
 def _new_link_token() -> str:

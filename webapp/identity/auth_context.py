@@ -15,7 +15,9 @@ from typing import Any
 
 # Authentication context class references (OIDC Core §2 acr; published in discovery).
 ACR_ONE_FACTOR = "urn:limen:acr:1fa"  # one factor: a password, or an upstream provider
-ACR_TWO_FACTORS = "urn:limen:acr:2fa"  # a password and a one-time code
+# two factors: a password and a one-time code or a passkey, or a passkey alone (it proves
+# possession and, since Limen requires user verification for it, the PIN or biometric)
+ACR_TWO_FACTORS = "urn:limen:acr:2fa"
 ACR_VALUES = (ACR_ONE_FACTOR, ACR_TWO_FACTORS)
 ACR_RANK = {ACR_ONE_FACTOR: 1, ACR_TWO_FACTORS: 2}
 
@@ -25,6 +27,8 @@ _METHODS: dict[str, tuple[tuple[str, ...], str]] = {
     "password": (("pwd",), ACR_ONE_FACTOR),
     "password:mfa-setup-required": (("pwd",), ACR_ONE_FACTOR),
     "password+otp": (("pwd", "otp", "mfa"), ACR_TWO_FACTORS),
+    "password+passkey": (("pwd", "hwk", "mfa"), ACR_TWO_FACTORS),
+    "passkey": (("hwk",), ACR_TWO_FACTORS),
 }
 _UPSTREAM = (("fed",), ACR_ONE_FACTOR)
 

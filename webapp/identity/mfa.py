@@ -190,6 +190,11 @@ class Mfa:
         )
         return ticket
 
+    def ticket_user(self, ticket: str) -> str | None:
+        """The user id of a pending sign-in ticket, leaving it unused (None if unknown)."""
+        raw = cast(bytes | None, self._redis.get(TICKET_KEY.format(ticket=sha256_hex(ticket))))
+        return str(json.loads(raw)["uid"]) if raw is not None else None
+
     def redeem_ticket(self, ticket: str) -> tuple[str, str]:
         """The (user id, client id) of a pending sign-in ticket, used once;
         ``InvalidCredentials`` if it expired or was used.

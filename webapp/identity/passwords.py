@@ -255,7 +255,7 @@ class LocalAccounts:
             self.second_factor_failed(user, meta)
         return self._succeed(user, password, now, meta)
 
-    def second_factor_failed(self, user: User, meta: RequestMeta) -> None:
+    def second_factor_failed(self, user: User, meta: RequestMeta) -> NoReturn:
         """Count a wrong one-time code like a wrong password, then refuse."""
         self._count_failure(user, self._clock(), meta, reason="bad_otp")
         raise InvalidCredentials(

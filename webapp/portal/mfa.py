@@ -1,4 +1,4 @@
-"""Two-step verification in the portal: the sign-in's second step and the set-up page."""
+"""Two-step verification in the portal: the sign-in's second step and the Security page."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from webapp.extensions import identity, limiter
 from webapp.handoff import allow_pending_redirect, navigate
 from webapp.http import request_meta, safe_next, set_token_cookies, settings
 from webapp.identity import errors as ie
+from webapp.identity.passkeys import MAX_CREDENTIAL_JSON
 
 from . import bp
 from .guards import page
+from .passkeys import second_step_passkeys, security_page
 
 
 @bp.post("/login/verify")
@@ -24,8 +26,9 @@ def login_verify() -> Any:
     ticket = request.form.get("ticket", "")[:64]
     code = request.form.get("otp", "").strip()[:32]
     email = request.form.get("email", "")[:320]  # only to fill in the form again
+    passkey = request.form.get("passkey", "")[: MAX_CREDENTIAL_JSON + 1] or None
     try:
-        tokens = identity().complete_second_step(ticket, code, request_meta())
+        tokens = identity().complete_second_step(ticket, code, request_meta(), passkey=passkey)
     except ie.AccountLocked as exc:
         return render_template("login.html", next=target, email=email, error=exc.detail), 423
     except ie.EmailNotVerified as exc:
@@ -38,7 +41,12 @@ def login_verify() -> Any:
         if retry is None:
             return render_template("login.html", next=target, email=email, error=exc.detail), 401
         return render_template(
-            "login_otp.html", ticket=retry, next=target, email=email, error=exc.detail
+            "login_otp.html",
+            ticket=retry,
+            next=target,
+            email=email,
+            error=exc.detail,
+            passkey=second_step_passkeys(retry),
         ), 401
     response = navigate(target)
     set_token_cookies(response, tokens)
@@ -48,13 +56,7 @@ def login_verify() -> Any:
 @bp.get("/mfa")
 @page("profile")
 def mfa() -> Any:
-    ident = identity()
-    return render_template(
-        "mfa.html",
-        enabled=ident.mfa.enabled(g.user),
-        required=ident.mfa.required(g.user),
-        left=ident.mfa.recovery_codes_left(g.user),
-    )
+    return security_page()
 
 
 @bp.post("/mfa/setup")
@@ -63,7 +65,7 @@ def mfa_setup() -> Any:
     try:
         secret, uri = identity().mfa.begin(g.user)
     except ie.PolicyViolation as exc:
-        return render_template("mfa.html", enabled=True, error=exc.detail), 400
+        return security_page(400, enabled=True, error=exc.detail)
     return render_template("mfa_setup.html", secret=secret, uri=uri)
 
 
@@ -89,17 +91,5 @@ def mfa_disable() -> Any:
     try:
         ident.mfa.disable(g.user, request.form.get("otp", "").strip()[:32], request_meta())
     except ie.PolicyViolation as exc:
-        return render_template(
-            "mfa.html",
-            enabled=True,
-            required=ident.mfa.required(g.user),
-            left=ident.mfa.recovery_codes_left(g.user),
-            error=exc.detail,
-        ), 400
-    return render_template(
-        "mfa.html",
-        enabled=False,
-        required=ident.mfa.required(g.user),
-        left=0,
-        message="Two-step verification is off.",
-    )
+        return security_page(400, enabled=True, error=exc.detail)
+    return security_page(enabled=False, left=0, message="Two-step verification is off.")

@@ -32,6 +32,7 @@ from webapp.upstream import providers
 
 from . import bp
 from .guards import can, htmx, page, render
+from .passkeys import passkeys_on, second_step_passkeys
 
 
 def device_name(user_agent: str | None) -> str:
@@ -87,6 +88,7 @@ def _portal_context() -> dict[str, Any]:
         "htmx": htmx,
         "upstream": providers(),
         "local_login": settings().local_login_enabled,
+        "passkey_sign_in": passkeys_on,
     }
 
 
@@ -170,7 +172,13 @@ def login() -> Any:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         return _login_error(email, target, exc.detail, 423, headers)
     except ie.MfaRequired as exc:
-        return render_template("login_otp.html", ticket=exc.ticket, next=target, email=email)
+        return render_template(
+            "login_otp.html",
+            ticket=exc.ticket,
+            next=target,
+            email=email,
+            passkey=second_step_passkeys(exc.ticket),
+        )
     except ie.EmailNotVerified as exc:
         body = render_template(
             "login.html", next=target, email=email, error=exc.detail, unverified=True

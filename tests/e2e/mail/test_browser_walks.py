@@ -18,7 +18,7 @@ def _sign_in(page: Page, email: str, password: str) -> None:
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_forgot_password_to_a_new_password_and_a_sign_in_with_it(

@@ -19,5 +19,5 @@ def sign_in(page: Page, node: LiveServer, email: str, next_path: str = "/") -> N
     page.goto(f"{node.url}/login?next={next_path}")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(f"{node.url}{next_path}")

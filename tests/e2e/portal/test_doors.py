@@ -84,7 +84,7 @@ def test_turn_off_two_step_verification(portal, new_page):
     page.goto(f"{portal.url}/login?next=/mfa")
     page.get_by_label("Email").fill(account.email)
     page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_label("Code").fill(next_code(totp))
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(f"{portal.url}/mfa")

@@ -75,7 +75,7 @@ def test_admin_locks_a_user_whose_open_session_dies_on_the_next_click(portal, ne
     expect(analyst).to_have_url(re.compile(r"/login\?next=(%2F|/)keys"))
     analyst.get_by_label("Email").fill(analyst_email)
     analyst.get_by_label("Password").fill("correct horse battery staple")
-    analyst.get_by_role("button", name="Sign in").click()
+    analyst.get_by_role("button", name="Sign in", exact=True).click()
     expect(analyst.get_by_role("alert")).to_contain_text("locked by an administrator")
 
 
