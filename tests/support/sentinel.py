@@ -158,6 +158,23 @@ class SentinelSet(Managed):
         best = max(set(ports), key=ports.count, default=None)
         return best if best is not None and ports.count(best) >= 2 else None
 
+    def replicated(self) -> int:
+        """Wait (up to 2 s) until the replica has everything the master acknowledged; returns
+        how many replicas confirmed (Redis's WAIT)."""
+        assert self.master is not None
+        client = self.master.client()
+        try:
+            return int(client.wait(1, 2000))
+        finally:
+            client.close()
+
+    def wait_for_new_master(self, old_port: int, timeout: float = 15.0) -> int:
+        """Wait until a majority of Sentinels name a master other than ``old_port``."""
+        self._wait(timeout, lambda: self.master_port() not in (None, old_port), "a new master")
+        port = self.master_port()
+        assert port is not None
+        return port
+
     def kill_master(self) -> int:
         """SIGKILL the master (its sockets close at once); returns its port."""
         assert self.master is not None
