@@ -200,6 +200,8 @@ def test_redis_master_lost_sentinel_promotes_and_nothing_revoked_is_accepted(
         for name in ("revoked-token-after", "revoked-key-after"):
             assert set(clients.seen(name)) == {401}
         assert clients.seen("live")[-1] == 200
+        for node in (first, second):
+            assert httpx.get(f"{node.url}/readyz").json()["checks"]["redis"] == "ok"
 
         report = check_output(second)
         new_port = sentinels.master_port()
