@@ -15,7 +15,7 @@ from flask_migrate.cli import db as db_group
 from werkzeug.serving import run_simple
 
 from webapp import ConfigurationError, create_app, resolve_settings
-from webapp.diagnostics import run_checks
+from webapp.diagnostics import redis_topology, run_checks
 from webapp.extensions import migrations
 from webapp.factory import checked_settings
 from webapp.identity import rbac
@@ -191,6 +191,8 @@ def check(peers: tuple[str, ...]) -> None:
     click.echo("Effective settings (secrets masked):")
     for name, value in effective_settings(settings):
         click.echo(f"  {name}={value}")
+    for line in redis_topology(settings):
+        click.echo(line)
     problems, warnings = run_checks(settings, list(peers))
     problems = unknown_variables(os.environ) + problems
     for line in warnings:

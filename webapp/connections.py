@@ -12,9 +12,11 @@ import sqlite3
 from typing import Any
 
 import redis
+from redis.sentinel import Sentinel, SentinelConnectionPool
 from sqlalchemy import Engine, create_engine, event, make_url, pool
 
 from webapp.settings import Settings
+from webapp.settings.redis import SentinelTarget, parse_sentinel_url
 
 
 @event.listens_for(Engine, "connect")
@@ -58,12 +60,42 @@ def database_engine(settings: Settings) -> Engine:
     return create_engine(url, **options)
 
 
-def redis_client(url: str | None) -> redis.Redis:
-    """The Redis client: a real server, or the embedded stand-in in dev mode only."""
+def redis_client(url: str | None, *, socket_timeout: float | None = 2) -> redis.Redis:
+    """The Redis client: a real server, the master Redis Sentinel names for a
+    ``redis+sentinel://`` URL (found again after every failover), or the embedded stand-in in
+    dev mode only. ``socket_timeout=None`` for blocking reads (the RQ worker's dequeue)."""
     if url:
+        target = parse_sentinel_url(url)
+        if target is not None:
+            return sentinel_master(target, socket_timeout=socket_timeout)
         return redis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
+            url, socket_connect_timeout=2, socket_timeout=socket_timeout, health_check_interval=30
         )
     import fakeredis  # dev-mode stand-in: never used when LIMEN_REDIS_URL is set
 
     return fakeredis.FakeRedis(server=fakeredis.FakeServer())
+
+
+def sentinel_master(target: SentinelTarget, *, socket_timeout: float | None = 2) -> redis.Redis:
+    """A client of the master ``target`` names: each new connection asks the Sentinels where
+    the master is, and connections to a master that moved are closed (redis-py's Sentinel)."""
+    sentinel = Sentinel(
+        list(target.sentinels),
+        sentinel_kwargs={"socket_connect_timeout": 1, "socket_timeout": 1, **target.auth()},
+        socket_connect_timeout=2,
+        socket_timeout=socket_timeout,
+        health_check_interval=30,
+        db=target.db,
+        **target.auth(),
+    )
+    return sentinel.master_for(target.master)
+
+
+def current_master(client: redis.Redis) -> tuple[str, int] | None:
+    """Where the Sentinels say ``client``'s master is now; None for a client of one plain
+    server. Raises MasterNotFoundError (a ConnectionError) while no Sentinel knows one."""
+    pool = client.connection_pool
+    if not isinstance(pool, SentinelConnectionPool):
+        return None
+    host, port = pool.get_master_address()
+    return str(host), int(port)

@@ -11,10 +11,12 @@ import redis
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from redis.sentinel import MasterNotFoundError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as DbSession
 
+from webapp import connections
 from webapp.identity.crypto import derive_fernet
 from webapp.identity.signing_keys import KeyRing
 from webapp.settings import Settings
@@ -86,16 +88,57 @@ def check_redis(settings: Settings) -> list[str]:
         return []
     shown = safe_url(settings.redis_url)
     try:
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=2, socket_timeout=2
-        )
+        client = connections.redis_client(settings.redis_url)
         client.ping()
         client.close()
+    except ValueError:
+        return []  # settings.problems() already explains the malformed URL
+    except MasterNotFoundError as exc:
+        return [
+            f"No Sentinel in {shown} names a live master ({exc}): check the master name "
+            "against `sentinel monitor <name> ...` and that the Sentinels are reachable."
+        ]
     except redis.exceptions.ConnectionError as exc:
         return [f"Redis at {shown} refused the connection: is redis-server running? ({exc})"]
     except redis.exceptions.RedisError as exc:
         return [f"Redis at {shown} answered with an error ({exc}): check the URL and password."]
     return []
+
+
+def _answers(host: str, port: int, auth: dict[str, str]) -> bool:
+    probe = redis.Redis(host=host, port=port, socket_connect_timeout=1, socket_timeout=1, **auth)
+    try:
+        return bool(probe.ping())
+    except redis.exceptions.RedisError:
+        return False
+    finally:
+        probe.close()
+
+
+def redis_topology(settings: Settings) -> list[str]:
+    """What `check` says about where Redis is: one server, or Sentinel's master and how many
+    of the Sentinels answered (a quorum needs most of them)."""
+    if not settings.redis_url:
+        return ["Redis: embedded in-process stand-in (development only)"]
+    try:
+        target = settings.redis_sentinel
+    except ValueError:
+        return []  # settings.problems() explains it
+    if target is None:
+        return [f"Redis: one server at {safe_url(settings.redis_url)} (no failover)"]
+    answered = sum(_answers(host, port, target.auth()) for host, port in target.sentinels)
+    client = connections.redis_client(settings.redis_url)
+    try:
+        master = connections.current_master(client)
+        where = f"{master[0]}:{master[1]}" if master else "unknown"
+    except redis.exceptions.RedisError as exc:
+        where = f"not found ({type(exc).__name__})"
+    finally:
+        client.close()
+    return [
+        f"Redis: Sentinel master {target.master!r} at {where}, database {target.db}; "
+        f"{answered} of {len(target.sentinels)} Sentinels answered"
+    ]
 
 
 MAX_CLOCK_SKEW = 2.0
@@ -106,12 +149,10 @@ def check_clock(settings: Settings) -> list[str]:
     if not settings.redis_url:
         return []
     try:
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=2, socket_timeout=2
-        )
+        client = connections.redis_client(settings.redis_url)
         seconds, micros = client.time()
         client.close()
-    except redis.exceptions.RedisError:
+    except (redis.exceptions.RedisError, ValueError):
         return []  # check_redis already explains why Redis cannot be reached
     skew = time.time() - (seconds + micros / 1e6)
     if abs(skew) > MAX_CLOCK_SKEW:

@@ -54,10 +54,27 @@ def _flask_config(s: Settings) -> dict[str, Any]:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_ENABLED": s.ratelimit_enabled,
-        "RATELIMIT_STORAGE_URI": s.redis_url or "memory://",
+        **_ratelimit_storage(s),
         "RATELIMIT_HEADERS_ENABLED": False,  # its Retry-After would leak onto 423s
         "RATELIMIT_KEY_PREFIX": "limen-rl",
         "JSON_SORT_KEYS": False,
+    }
+
+
+def _ratelimit_storage(s: Settings) -> dict[str, Any]:
+    """flask-limiter's storage: the same Redis as everything else (through Sentinel too)."""
+    target = s.redis_sentinel
+    if target is None:
+        return {"RATELIMIT_STORAGE_URI": s.redis_url or "memory://"}
+    return {
+        "RATELIMIT_STORAGE_URI": target.limits_uri(),
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "db": target.db,
+            "use_replicas": False,  # counters read on a replica could lag behind the master
+            "socket_connect_timeout": 2,
+            "socket_timeout": 2,
+            "sentinel_kwargs": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
     }
 
 

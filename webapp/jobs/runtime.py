@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 import structlog
+from redis.client import PubSub
 from rq import Queue, Retry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session as DbSession
@@ -118,9 +119,7 @@ class JobsRuntime:
         """A connection for blocking dequeues (no short socket timeout); dev: the stand-in."""
         if not self.redis_url:
             return self.redis
-        return redis.Redis.from_url(
-            self.redis_url, socket_connect_timeout=5, health_check_interval=30
-        )
+        return connections.redis_client(self.redis_url, socket_timeout=None)
 
     def retry(self) -> Retry | None:
         intervals = self.settings.job_retry_intervals
@@ -220,10 +219,13 @@ class InvalidationListener(threading.Thread):
     """Subscribes to ``limen:invalidate``; drops this process's key ring and verified
     credentials on news, and confirms verification news to the process that is waiting.
 
-    Messages can be lost (a dropped connection); every (re)subscription therefore invalidates
-    too, and the ring re-checks its signer every few seconds regardless (see KeyRing). The
-    verification cache is used only while this thread is subscribed and alive: it marks the
-    cache live on every turn of its loop, and switches it off when it loses Redis.
+    Messages can be lost (a dropped connection, a Sentinel failover); every (re)subscription
+    therefore invalidates too, and the ring re-checks its signer every few seconds regardless
+    (see KeyRing). The verification cache is used only while this thread is subscribed and
+    alive: it marks the cache live on every turn of its loop, and switches it off when it loses
+    Redis. Under Sentinel it also asks, every turn, where the master is now: a subscription
+    left on a master that was replaced (a partition the socket did not notice) hears no more
+    news, so it counts as lost — the cache is emptied and the listener subscribes again.
     """
 
     def __init__(self, client: redis.Redis, identity: Identity) -> None:
@@ -248,6 +250,7 @@ class InvalidationListener(threading.Thread):
                 self._identity.keys.invalidate()  # we may have missed news while away
                 cache.clear()
                 while not self._stop_event.is_set():
+                    self._check_master(pubsub)
                     cache.mark_live()
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
@@ -259,6 +262,15 @@ class InvalidationListener(threading.Thread):
             finally:
                 cache.mark_down()
                 pubsub.close()
+
+    def _check_master(self, pubsub: PubSub) -> None:
+        """Raise ConnectionError if Sentinel's master is no longer the one we listen to."""
+        master = connections.current_master(self._redis)
+        conn = pubsub.connection
+        if master is not None and conn is not None and master != (conn.host, conn.port):
+            raise redis.ConnectionError(
+                f"the Redis master moved to {master[0]}:{master[1]}; subscribing there"
+            )
 
     def _handle(self, data: Any) -> None:
         try:

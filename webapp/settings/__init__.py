@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .jobs import JobSettings
 from .mail import MailSettings
+from .redis import SentinelTarget, parse_sentinel_url
 from .upstream import (
     UPSTREAM_PREFIX,
     UPSTREAM_SUFFIXES,
@@ -163,6 +164,11 @@ class Settings(BaseSettings):
         """`__Host-` needs Secure, Path=/ and no Domain: used whenever cookies are Secure."""
         return "__Host-" if self.cookie_secure else ""
 
+    @property
+    def redis_sentinel(self) -> SentinelTarget | None:
+        """The Sentinel master LIMEN_REDIS_URL names (``redis+sentinel://``), else None."""
+        return parse_sentinel_url(self.redis_url) if self.redis_url else None
+
     def secret_key_value(self) -> str:
         if self.secret_key is None:
             raise RuntimeError("LIMEN_SECRET_KEY is not set")
@@ -192,6 +198,11 @@ class Settings(BaseSettings):
                 "LIMEN_COOKIE_SECURE=false is only allowed for a loopback issuer: remove it, "
                 "browsers must only send Limen's cookies over https."
             )
+        if self.redis_url:
+            try:
+                parse_sentinel_url(self.redis_url)
+            except ValueError as exc:  # its words never repeat the URL's password
+                found.append(str(exc))
         if self.is_production and not self.redis_url:
             found.append(
                 "LIMEN_REDIS_URL is unset: production needs a real Redis for sessions, "
