@@ -9,6 +9,8 @@ import base64
 import hashlib
 import json
 import secrets
+import subprocess
+import sys
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -22,6 +24,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from tests.support.browser import follow_authorize
+from tests.support.live import REPO_ROOT
 
 from .test_flows import verify_jwt
 
@@ -460,3 +463,47 @@ def test_require_par_needs_the_code_grant(server, admin_headers):
         headers=admin_headers,
     )
     assert answer.status_code in (400, 422) and "authorization_code" in answer.text
+
+
+def create_client_cli(server, stdin: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``limen-server create-client`` as a real process, the JWK Set on standard input."""
+    args = ["--name", "jar-cli", "--grant", "authorization_code", "--redirect-uri", REDIRECT]
+    return subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "create-client", *args, *extra, "--json"],
+        input=stdin,
+        env=server.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_create_client_registers_keys_and_require_par(server, metadata, admin_headers, rsa_key):
+    jwks = json.dumps({"keys": [rsa_key.as_dict(private=False)]})
+    created = create_client_cli(server, jwks, "--jwks-file", "-", "--require-par")
+    assert created.returncode == 0, created.stderr
+    app = json.loads(created.stdout)
+    listed = httpx.get(f"{server.url}/api/v1/clients", headers=admin_headers).json()["items"]
+    row = next(c for c in listed if c["client_id"] == app["client_id"])
+    assert row["require_pushed_authorization_requests"] is True
+    assert row["jwks"]["keys"][0]["n"] == rsa_key.as_dict(private=False)["n"]
+    with rp(app, scope="") as client:
+        params = auth_params(client, metadata, secrets.token_urlsafe(48))
+        signed = sign(rsa_key, request_object(app, metadata, params))
+        assert push(client, metadata, {"request": signed}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("stdin", "code", "said"),
+    [
+        ("not json", 2, "not JSON"),
+        (json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}), 1, "jwks"),
+    ],
+    ids=["not json", "symmetric key"],
+)
+def test_create_client_refuses_unusable_jwks(server, stdin, code, said):
+    refused = create_client_cli(server, stdin, "--jwks-file", "-")
+    assert refused.returncode == code and said in refused.stderr
+    assert refused.stdout == ""
