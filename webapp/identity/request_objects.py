@@ -63,12 +63,20 @@ def client_jwks(data: Any) -> dict[str, Any]:
                 "jwks must hold public keys only: remove the private parts (d, p, q, ...) "
                 "and keep the private key with the client."
             )
+        if key.get("use", "sig") != "sig" or key.get("alg", "RS256") not in REQUEST_OBJECT_ALGS:
+            raise PolicyViolation(
+                "Keys in jwks are signing keys: use must be sig (or absent), alg one of "
+                f"{', '.join(REQUEST_OBJECT_ALGS)} (or absent)."
+            )
         if key["kty"] == "RSA" and _rsa_bits(key.get("n")) < 2048:
             raise PolicyViolation("RSA keys in jwks must have at least 2048 bits.")
     try:
         parsed = KeySet.import_key_set({"keys": [dict(k) for k in keys]})
-    except (JoseError, ValueError, TypeError) as exc:
-        raise PolicyViolation(f"jwks holds a key that cannot be read: {exc}.") from exc
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise PolicyViolation(
+            f"jwks holds a key that cannot be read ({str(exc).strip(' .') or 'bad encoding'}); "
+            "keys are JWKs with base64url members (RFC 7517)."
+        ) from exc
     for key in parsed.keys:
         curve = key.get("crv")
         if key.key_type == "EC" and curve != "P-256":

@@ -433,8 +433,23 @@ def small_rsa_jwk() -> dict[str, str]:
         {"keys": [ECKey.generate_key("P-384").as_dict(private=False)]},
         {"keys": [small_rsa_jwk()]},
         {"keys": [{"kty": "RSA", "n": "!!", "e": "AQAB"}]},
+        {"keys": [{**RSAKey.generate_key(2048).as_dict(private=False), "alg": "HS256"}]},
+        {"keys": [{**RSAKey.generate_key(2048).as_dict(private=False), "use": "enc"}]},
+        {"keys": [{"kty": "EC", "crv": "P-256", "x": 1, "y": 2}]},
     ],
-    ids=["empty", "not a list", "not a set", "symmetric", "private", "p-384", "rsa-1024", "junk"],
+    ids=[
+        "empty",
+        "not a list",
+        "not a set",
+        "symmetric",
+        "private",
+        "p-384",
+        "rsa-1024",
+        "junk",
+        "hmac alg",
+        "encryption key",
+        "numbers",
+    ],
 )
 def test_registration_refuses_unusable_keys(server, admin_headers, jwks):
     answer = httpx.post(
