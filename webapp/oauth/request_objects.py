@@ -2,7 +2,8 @@
 signed request objects (RFC 9101 JAR, ``request=``) verified with the client's registered
 keys, and pushed requests (RFC 9126 PAR, ``request_uri=urn:ietf:params:oauth:request_uri:...``)
 read from ``identity.request_objects``. Either way only the request object's (or the pushed)
-parameters are used; the query may add nothing but ``client_id``.
+parameters are used; the query adds nothing but ``client_id`` and Limen's own mark of a
+sign-in it just asked for (``prompts``).
 
 A ``request_uri`` Limen did not hand out is ``request_uri_not_supported``: Limen never
 fetches request objects from other servers. A client registered with
@@ -36,6 +37,7 @@ from joserfc.errors import (
 )
 from joserfc.jwk import KeySet
 
+from webapp.browser import FRESH_SIGN_IN
 from webapp.extensions import identity
 from webapp.http import settings
 from webapp.identity.request_objects import REQUEST_OBJECT_ALGS, is_pushed_request_uri
@@ -164,6 +166,10 @@ class RequestObjects(JWTAuthenticationRequest):  # type: ignore[misc]
             return
         params, pushed = resolved
         params["client_id"] = client.get_client_id()
+        if FRESH_SIGN_IN in data:  # our own mark of a sign-in just asked for (prompts.py)
+            params[FRESH_SIGN_IN] = str(data[FRESH_SIGN_IN])
+        else:
+            params.pop(FRESH_SIGN_IN, None)  # only Limen sets it, never a client
         request.payload = BasicOAuth2Payload(params)
         request.pushed_request_uri = pushed
         g.limen_authorization_params = params

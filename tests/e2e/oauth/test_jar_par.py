@@ -26,6 +26,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from tests.support.browser import follow_authorize
 from tests.support.live import REPO_ROOT
 
+from .test_authn_context import sign_in_again
 from .test_flows import verify_jwt
 
 REDIRECT = "https://app.example.com/cb"
@@ -145,6 +146,30 @@ def test_par_walk_push_authorize_code_token(server, metadata, browser, jar_clien
     replay = error_at_client(http.get(url))  # once only: the answer used it up (to the
     assert replay["error"] == "invalid_request_uri"  # client's only registered redirect URI)
     assert "push the authorization request again" in replay["error_description"]
+
+
+def test_prompt_login_inside_a_pushed_request_signs_in_again_once(
+    server, metadata, browser, jar_client
+):
+    http, account = browser
+    first = http.get(f"{server.url}/api/v1/me").json()["auth_time"]
+    time.sleep(1.1)
+    verifier = secrets.token_urlsafe(48)
+    with rp(jar_client) as client:
+        params = {**auth_params(client, metadata, verifier), "prompt": "login"}
+        pushed = push(client, metadata, params)
+        url = authorize_url(
+            metadata, client_id=jar_client["client_id"], request_uri=pushed.json()["request_uri"]
+        )
+        asked = http.get(url)
+        assert asked.status_code == 302 and asked.headers["Location"].startswith("/login?")
+        back = sign_in_again(server, http, asked.headers["Location"], account)
+        assert back.status_code == 303
+        location = follow_authorize(http, server.url + back.headers["Location"])
+        token = client.fetch_token(
+            metadata["token_endpoint"], authorization_response=location, code_verifier=verifier
+        )
+    assert verify_jwt(server, token["id_token"], "RS256").claims["auth_time"] > first
 
 
 def test_a_public_client_pushes_a_signed_request_object(server, metadata, browser, make_client):
