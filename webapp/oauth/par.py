@@ -33,6 +33,9 @@ class PushedAuthorization(Endpoint):  # type: ignore[misc]
             request, self.CLIENT_AUTH_METHODS, self.ENDPOINT_NAME
         )
         data = request.payload.data
+        repeated = sorted(k for k, v in request.payload.datalist.items() if len(v) > 1)
+        if repeated:  # RFC 6749 §3.1: parameters must not be included more than once
+            raise InvalidRequestError(f"Send each parameter once: {', '.join(repeated)}.")
         if "request_uri" in data:
             raise InvalidRequestError("request_uri cannot be pushed (RFC 9126 section 2.1).")
         if "request" in data:

@@ -157,7 +157,7 @@ class RequestObjects(JWTAuthenticationRequest):  # type: ignore[misc]
             return  # the grant's own checks answer an unknown client (an error page)
         data = request.payload.data
         try:
-            resolved = self._resolve(client, data)
+            resolved = self._resolve(client, request.payload)
         except OAuth2Error as error:
             error.redirect_uri = _error_redirect(client, data)
             error.state = data.get("state")
@@ -174,9 +174,11 @@ class RequestObjects(JWTAuthenticationRequest):  # type: ignore[misc]
         request.pushed_request_uri = pushed
         g.limen_authorization_params = params
 
-    def _resolve(
-        self, client: Client, data: Mapping[str, Any]
-    ) -> tuple[dict[str, str], str | None] | None:
+    def _resolve(self, client: Client, payload: Any) -> tuple[dict[str, str], str | None] | None:
+        data = payload.data
+        for name in ("request", "request_uri"):
+            if len(payload.datalist.get(name, ())) > 1:
+                raise InvalidRequestError(f"Send {name} once.")
         if "request" in data and "request_uri" in data:
             raise InvalidRequestError("Send either request or request_uri, not both.")
         if "request_uri" in data:

@@ -186,7 +186,7 @@ def test_a_public_client_pushes_a_signed_request_object(server, metadata, browse
     with rp(app) as client:
         params = auth_params(client, metadata, verifier)
         signed = sign(key, request_object(app, metadata, params), "ES256", kid="native-1")
-        pushed = push(client, metadata, {"client_id": app["client_id"], "request": signed})
+        pushed = push(client, metadata, {"request": signed})  # client_id: by Authlib
         assert pushed.status_code == 201, pushed.text
         url = authorize_url(
             metadata, client_id=app["client_id"], request_uri=pushed.json()["request_uri"]
@@ -348,6 +348,14 @@ def test_another_clients_request_uri_is_refused(metadata, browser, jar_client, m
     assert owner.status_code == 200 and 'name="decision"' in owner.text
 
 
+def test_a_repeated_request_uri_is_refused(metadata, jar_client):
+    with rp(jar_client) as client:
+        first, second = _pushed(client, metadata), _pushed(client, metadata)
+    url = authorize_url(metadata, client_id=jar_client["client_id"], request_uri=first)
+    query = error_at_client(httpx.get(f"{url}&{urlencode({'request_uri': second})}"))
+    assert query["error"] == "invalid_request" and "request_uri" in query["error_description"]
+
+
 @pytest.mark.parametrize(
     ("request_uri", "error"),
     [
@@ -425,6 +433,13 @@ def test_par_refuses_what_authorize_would(metadata, jar_client):
 def test_par_authenticates_the_client(metadata, jar_client):
     endpoint = metadata["pushed_authorization_request_endpoint"]
     base = {"response_type": "code", "redirect_uri": REDIRECT, "code_challenge": "c" * 43}
+    twice = httpx.post(
+        endpoint,
+        content=urlencode([*base.items(), ("redirect_uri", "https://evil.example/cb")]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=(jar_client["client_id"], jar_client["client_secret"]),
+    )
+    assert twice.status_code == 400 and "redirect_uri" in twice.json()["error_description"]
     for auth, data in (
         (None, {**base, "client_id": jar_client["client_id"]}),  # confidential: no secret
         ((jar_client["client_id"], "wrong"), base),
