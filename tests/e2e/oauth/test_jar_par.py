@@ -330,6 +330,22 @@ def test_an_expired_request_uri_is_refused(server, metadata, browser, jar_client
     assert refused["error"] == "invalid_request_uri" and "expired" in refused["error_description"]
 
 
+def test_a_secret_sent_in_the_form_is_not_kept_with_the_request(server, metadata, jar_client):
+    with rp(jar_client) as client:
+        params = auth_params(client, metadata, secrets.token_urlsafe(48))
+    pushed = httpx.post(  # client_secret_post
+        metadata["pushed_authorization_request_endpoint"],
+        data={**params, "client_secret": jar_client["client_secret"]},
+    )
+    assert pushed.status_code == 201, pushed.text
+    store = redis.Redis.from_url(server.env["LIMEN_REDIS_URL"])
+    digest = hashlib.sha256(pushed.json()["request_uri"].encode()).hexdigest()
+    record = json.loads(store.get("limen:par:" + digest))
+    assert record["params"]["state"] == params["state"]
+    assert "client_secret" not in record["params"]
+    assert jar_client["client_secret"] not in json.dumps(record)
+
+
 def test_another_clients_request_uri_is_refused(metadata, browser, jar_client, make_client):
     http, _ = browser
     other = make_client(grant_types=["authorization_code"], redirect_uris=[REDIRECT])
