@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from flask import Flask
@@ -310,6 +310,18 @@ def send_test_mail(to: str) -> None:
     default=None,
     help="OIDC Back-Channel Logout: where logout tokens are POSTed.",
 )
+@click.option(
+    "--jwks-file",
+    type=click.File("r"),
+    default=None,
+    help="RFC 9101: a JSON file with the JWK Set (public keys) its request objects are signed "
+    "with; - reads standard input.",
+)
+@click.option(
+    "--require-par",
+    is_flag=True,
+    help="RFC 9126: its authorization requests must be pushed to /oauth/par first.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def create_client(
     name: str,
@@ -321,6 +333,8 @@ def create_client(
     introspect: bool,
     client_id: str | None,
     backchannel_logout_uri: str | None,
+    jwks_file: TextIO | None,
+    require_par: bool,
     as_json: bool,
 ) -> None:
     """Register an OAuth client; its secret is printed once."""
@@ -330,6 +344,13 @@ def create_client(
     from webapp.identity.delegation import OPERATOR
     from webapp.identity.errors import IdentityError
 
+    jwks = None
+    if jwks_file is not None:
+        try:
+            jwks = json.load(jwks_file)
+        except ValueError as exc:
+            click.echo(f"Error: --jwks-file is not JSON: {exc}", err=True)
+            sys.exit(2)
     try:
         if backchannel_logout_uri:
             validate_backchannel_uri(backchannel_logout_uri)
@@ -342,6 +363,8 @@ def create_client(
             trusted=trusted,
             introspect=introspect,
             client_id=client_id,
+            jwks=jwks,
+            require_pushed_requests=require_par,
             actor="cli",
             holder=OPERATOR,
         )

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -336,6 +337,12 @@ class OAuthClient(Base):
     secret_rotation_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     pending_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # RFC 9101 (revision 0010): the public keys (a JWK Set) its signed request objects are
+    # verified with; RFC 9126: whether it must push its authorization requests (PAR).
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class AuthorizationCode(Base):

@@ -213,6 +213,16 @@ class ClientCreate(Strict):
         description="RP-Initiated Logout: where the browser may return after signing out "
         "(exact match).",
     )
+    jwks: dict[str, Any] | None = Field(
+        None,
+        description="RFC 9101: the public keys (a JWK Set; RSA 2048+, EC P-256 or Ed25519) "
+        "its signed request objects are verified with.",
+    )
+    require_pushed_authorization_requests: bool = Field(
+        False,
+        description="RFC 9126: its authorization requests must be pushed to the "
+        "pushed_authorization_request_endpoint first.",
+    )
 
 
 class ClientSecretPolicy(Strict):
@@ -246,6 +256,8 @@ class ClientOut(Out):
     rotated_secret_ready: bool = False
     id_token_signed_response_alg: str = "RS256"  # noqa: S105 (an algorithm name)
     post_logout_redirect_uris: list[str] = []
+    jwks: dict[str, Any] | None = None
+    require_pushed_authorization_requests: bool = False
 
 
 class ClientIssued(ClientOut):

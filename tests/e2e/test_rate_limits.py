@@ -41,7 +41,7 @@ def test_login_limit_per_account_holds_across_addresses(make_database, start_ser
     assert login(node, unique_email()).status_code == 401  # other accounts are unaffected
 
 
-def test_token_endpoint_limit_per_client(make_database, start_server):
+def test_token_and_par_endpoint_limits_per_client(make_database, start_server):
     node = start_server(make_database("sqlite"), LIMEN_RATELIMIT_TOKEN_CLIENT="2/minute")
     data = {"grant_type": "client_credentials"}
     codes = [
@@ -51,6 +51,11 @@ def test_token_endpoint_limit_per_client(make_database, start_server):
     assert codes[:2] == [401, 401] and codes[2] == 429
     other = httpx.post(f"{node.url}/oauth/token", data=data, auth=("other-client", "x"))
     assert other.status_code == 401
+    pushed = [  # RFC 9126 pushed authorization requests: the token endpoint's limits
+        httpx.post(f"{node.url}/oauth/par", data={}, auth=("some-client", "x")).status_code
+        for _ in range(3)
+    ]
+    assert pushed == [401, 401, 429]
 
 
 def test_register_device_authorization_and_code_entry_limits(make_database, start_server):

@@ -45,6 +45,8 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
         "rotated_secret_ready": row.pending_secret_encrypted is not None,
         "id_token_signed_response_alg": row.id_token_signed_response_alg or ID_TOKEN_ALG,
         "post_logout_redirect_uris": row.post_logout_redirect_uris or [],
+        "jwks": row.jwks,
+        "require_pushed_authorization_requests": row.require_pushed_authorization_requests,
     }
     model = ClientIssued if issued else ClientOut
     if issued:
@@ -94,6 +96,8 @@ def create_client() -> tuple[Response, int]:
         introspect=body.introspect,
         id_token_alg=body.id_token_signed_response_alg,
         post_logout_redirect_uris=body.post_logout_redirect_uris,
+        jwks=body.jwks,
+        require_pushed_requests=body.require_pushed_authorization_requests,
         actor=_actor(),
         meta=request_meta(),
         holder=_holder(),

@@ -47,6 +47,7 @@ from .principal import Principal, RequestMeta
 from .provisioning import Provisioner, RolePolicy, UpstreamProfile
 from .purge import Purger
 from .rbac import permissions_for
+from .request_objects import PushedRequests
 from .revocation import Revocation
 from .sessions import SessionStore
 from .signing_keys import KeyRing
@@ -159,6 +160,7 @@ class Identity:
         self.clients = ClientRegistry(db, self.audit, clock, self.invalidation)
         self.codes = AuthorizationCodes(db, self.revocation, self.audit, clock)
         self.devices = DeviceCodes(db, redis_client, self.audit, clock)
+        self.pushed_requests = PushedRequests(redis_client)
         self.mfa = Mfa(
             db,
             redis_client,

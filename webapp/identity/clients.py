@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import inspect as sa_inspect
@@ -23,6 +23,7 @@ from .delegation import Holder, hand_on, may_grant_introspection
 from .errors import Conflict, NotFound, PolicyViolation
 from .principal import RequestMeta
 from .rbac import ALL_PERMISSIONS
+from .request_objects import client_jwks
 from .signing_keys import ALGS
 from .verify_cache import Invalidation
 
@@ -184,6 +185,8 @@ class ClientRegistry:
         introspect: bool = False,
         id_token_alg: str | None = None,
         post_logout_redirect_uris: Sequence[str] = (),
+        jwks: Mapping[str, Any] | None = None,
+        require_pushed_requests: bool = False,
         client_id: str | None = None,
         actor: str | None = None,
         meta: RequestMeta | None = None,
@@ -192,7 +195,9 @@ class ClientRegistry:
         """Register a client (flushed, not committed); the secret is returned only here.
         Its scopes and rights are handed on by ``holder``, who must hold them;
         ``id_token_alg`` is how its ID tokens are signed (None: RS256);
-        ``post_logout_redirect_uris`` where RP-initiated logout may send the browser back."""
+        ``post_logout_redirect_uris`` where RP-initiated logout may send the browser back;
+        ``jwks`` the public keys its signed request objects are verified with (RFC 9101);
+        ``require_pushed_requests``: its authorization requests must be pushed (RFC 9126)."""
         grant_types = self._grant_types(grants, public)
         if id_token_alg is not None and id_token_alg not in ALGS:
             raise PolicyViolation(f"id_token_signed_response_alg must be one of {', '.join(ALGS)}.")
@@ -203,6 +208,12 @@ class ClientRegistry:
                 f"{', '.join(sorted(SUPPORTED_SCOPES))}."
             )
         self.check_rights(holder, scopes, introspect)
+        keys = client_jwks(jwks) if jwks is not None else None
+        if require_pushed_requests and "authorization_code" not in grant_types:
+            raise PolicyViolation(
+                "require_pushed_authorization_requests applies to the authorization_code "
+                "grant; register the client with it, or leave the flag off."
+            )
         if introspect and public:
             raise PolicyViolation("Only a confidential client (a resource server) may introspect.")
         self._invalidation.after_commit(self._db, "client.registered")
@@ -230,6 +241,8 @@ class ClientRegistry:
             may_introspect=introspect,
             id_token_signed_response_alg=id_token_alg,
             post_logout_redirect_uris=list(post_logout_redirect_uris) or None,
+            jwks=keys,
+            require_pushed_authorization_requests=require_pushed_requests,
             redirect_uris=list(redirect_uris),
             grant_types=grant_types,
             scopes=sorted(set(scopes)),

@@ -1,4 +1,4 @@
-"""The /oauth blueprint: authorize, token, device, revoke, introspect, userinfo and JWKS;
+"""The /oauth blueprint: authorize, token, device, PAR, revoke, introspect, userinfo and JWKS;
 the RFC 8414 / OIDC discovery documents are ``wellknown`` (discovery.py). The grants and
 endpoints behind these views are wired in server.py."""
 
@@ -30,6 +30,7 @@ from webapp.security import allow_form_action, redirect_origin
 from .discovery import wellknown
 from .oidc import user_info
 from .prompts import AuthnRequest, sign_in_again_target
+from .request_objects import authorization_params
 from .server import oauth_server
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
@@ -56,7 +57,7 @@ def _authorization_error(error: OAuth2Error) -> Any:
     the response mode it asked for (``response_modes``)."""
     if error.redirect_uri:
         if error.state is None:  # RFC 6749 4.1.2.1: the client's state comes back with it
-            error.state = request.values.get("state")
+            error.state = authorization_params().get("state")
         return oauth_server().handle_error_response(None, error)
     return render_template(
         "message.html",
@@ -170,6 +171,14 @@ def token() -> Response:
 @limiter.limit(lambda: settings().ratelimit_token_client, key_func=token_client)
 def device_authorization() -> Response:
     return oauth_server().create_endpoint_response("device_authorization")  # type: ignore[no-any-return]
+
+
+@bp.post("/par")
+@limiter.limit(lambda: settings().ratelimit_token)
+@limiter.limit(lambda: settings().ratelimit_token_client, key_func=token_client)
+def pushed_authorization_request() -> Response:
+    """RFC 9126: push an authorization request, get a one-time request_uri (``par``)."""
+    return oauth_server().create_endpoint_response("pushed_authorization")  # type: ignore[no-any-return]
 
 
 @bp.post("/revoke")

@@ -11,6 +11,7 @@ from webapp.errors import register_json_errors
 from webapp.http import settings
 from webapp.identity.auth_context import ACR_VALUES
 from webapp.identity.clients import DEVICE_GRANT, SUPPORTED_SCOPES
+from webapp.identity.request_objects import REQUEST_OBJECT_ALGS
 from webapp.identity.signing_keys import ALGS
 from webapp.oauth.clients import ANY_CLIENT_METHODS, CONFIDENTIAL_METHODS
 from webapp.oauth.response_modes import RESPONSE_MODES
@@ -52,8 +53,15 @@ def metadata() -> dict[str, Any]:
         "acr_values_supported": list(ACR_VALUES),
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,  # its default is true (Discovery §3)
+        # Signed request objects by value (RFC 9101) and pushed requests (RFC 9126); a
+        # request_uri is only ever one PAR handed out: nothing is fetched by reference, so
+        # request_uri_parameter_supported (default true, Discovery §3) is false; RFC 9126 §5
+        # makes PAR request_uris usable whatever it says.
+        "request_parameter_supported": True,
+        "request_uri_parameter_supported": False,
+        "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGS),
+        "pushed_authorization_request_endpoint": f"{iss}/oauth/par",
+        "require_pushed_authorization_requests": False,  # per client (its registration)
         "claims_supported": [
             "sub",
             "iss",

@@ -10,7 +10,9 @@ code and device decision is made by ``webapp.identity``. The pieces:
   ``grants.client_credentials``, ``grants.device`` (+ the device authorization endpoint);
 - ``revocation`` (RFC 7009), ``introspection`` (RFC 7662), ``oidc`` (ID tokens at the code
   grant and at refresh, claims), ``discovery`` (metadata), ``response_modes`` (query,
-  fragment, form_post; the RFC 9207 issuer on every authorization response).
+  fragment, form_post; the RFC 9207 issuer on every authorization response);
+- ``request_objects`` (RFC 9101 signed request objects, pushed requests at the authorization
+  endpoint), ``par`` (RFC 9126 pushed authorization request endpoint).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidScopeError,
 )
 from flask import Flask, current_app
-from flask import request as http_request
 
 from webapp.extensions import identity
 from webapp.http import settings
@@ -40,6 +41,8 @@ from webapp.oauth.grants.device import DeviceAuthorization, DeviceGrant
 from webapp.oauth.grants.refresh import RefreshTokenGrant
 from webapp.oauth.introspection import Introspection
 from webapp.oauth.oidc import LimenOpenIDCode, RefreshIdToken
+from webapp.oauth.par import PushedAuthorization
+from webapp.oauth.request_objects import RequestObjects, authorization_params
 from webapp.oauth.response_modes import authorization_error
 from webapp.oauth.revocation import Revocation
 from webapp.oauth.tokens import generate_token
@@ -83,7 +86,7 @@ class LimenAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         """RFC 6749 §5.2 JSON; an authorization error whose redirect URI is validated goes
         back to the client in the response mode it asked for (``response_modes``)."""
         if error.redirect_uri:
-            return self.handle_response(*authorization_error(error, http_request.values))
+            return self.handle_response(*authorization_error(error, authorization_params()))
         if isinstance(error, InvalidClientError):
             error.description = (
                 "Client authentication failed: the client id is unknown or disabled, the secret "
@@ -124,6 +127,8 @@ def configure_oauth(app: Flask) -> None:
     server.register_endpoint(DeviceAuthorization)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
+    server.register_endpoint(PushedAuthorization)
+    server.register_extension(RequestObjects())
 
 
 __all__ = ["configure_oauth", "oauth_server"]

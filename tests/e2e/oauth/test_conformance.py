@@ -1,7 +1,7 @@
 """OpenID Connect conformance details over real HTTP with Authlib's client: unknown scope
-values ignored and known ones the client lacks refused, request objects refused as
-unsupported, prompt=consent, an unknown device_code, and discovery saying exactly what is
-supported."""
+values ignored and known ones the client lacks refused, unsigned request objects and remote
+request_uris refused, prompt=consent, an unknown device_code, and discovery saying exactly
+what is supported."""
 
 from __future__ import annotations
 
@@ -86,9 +86,11 @@ def test_a_known_scope_the_client_is_not_registered_for_is_invalid_scope(
 
 @pytest.mark.parametrize(
     ("param", "error"),
-    [("request", "request_not_supported"), ("request_uri", "request_uri_not_supported")],
+    [("request", "invalid_request_object"), ("request_uri", "request_uri_not_supported")],
 )
-def test_request_objects_are_refused_as_unsupported(server, metadata, browser, param, error):
+def test_unsigned_or_remote_request_objects_are_refused(server, metadata, browser, param, error):
+    """An unsigned request object is refused (test_jar_par covers signed ones); a request_uri
+    Limen did not hand out (PAR) is not fetched."""
     http, _ = browser
     value = (
         "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9."
@@ -144,8 +146,8 @@ def test_an_unknown_device_code_is_invalid_grant(metadata, device_code):
 
 
 def test_discovery_says_exactly_what_is_supported(metadata):
-    assert metadata["request_parameter_supported"] is False
-    assert metadata["request_uri_parameter_supported"] is False  # true when absent
+    assert metadata["request_parameter_supported"] is True  # signed (RFC 9101)
+    assert metadata["request_uri_parameter_supported"] is False  # true when absent; PAR only
     assert metadata["claims_parameter_supported"] is False
     assert metadata["acr_values_supported"] == ["urn:limen:acr:1fa", "urn:limen:acr:2fa"]
     assert metadata["prompt_values_supported"] == ["none", "login", "consent"]

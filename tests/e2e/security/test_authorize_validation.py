@@ -71,7 +71,7 @@ def test_other_errors_go_back_to_the_client_before_sign_in(metadata, params):
         "invalid_request",
         "unsupported_response_type",
         "invalid_scope",
-        "request_not_supported",
+        "invalid_request_object",
         "request_uri_not_supported",
     )
     assert query["state"] == ["st-1"] and query["iss"] == [metadata["issuer"]]

@@ -1,5 +1,5 @@
 """Finding 7, proved by fuzzing: hypothesis throws forms, queries, bodies and headers at the
-OAuth endpoints (token, authorize, device, revoke, introspect, userinfo) of a live node, signed
+OAuth endpoints (token, authorize, device, PAR, revoke, introspect, userinfo) of a live node, signed
 in and not. Zero 5xx, and every refusal in the endpoint's own error format. Bounded and
 derandomized, so CI stays fast and deterministic (schemathesis covers /api/v1 the same way)."""
 
@@ -46,6 +46,8 @@ FIELDS = [
     "decision",
     "login_hint",
     "prompt",
+    "request",
+    "request_uri",
 ]
 TRICKY = [
     "",
@@ -69,6 +71,8 @@ TRICKY = [
     "limen_rt_" + "A" * 43,
     "limen_" + "a" * 46,
     "eyJhbGciOiJub25lIn0.e30.",
+    "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJsaW1lbi1jbGkifQ.c2ln",
+    "urn:ietf:params:oauth:request_uri:x",
     "BCDF-GHJK",
     "x" * 5000,
     "%ff%fe",
@@ -165,6 +169,7 @@ def check(response: httpx.Response, oauth_json: bool) -> None:
 POSTED = [
     ("/oauth/token", True),
     ("/oauth/device_authorization", True),
+    ("/oauth/par", True),
     ("/oauth/revoke", True),
     ("/oauth/introspect", True),
     ("/oauth/userinfo", False),

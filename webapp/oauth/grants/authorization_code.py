@@ -8,7 +8,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
-from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
+from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
 
 from webapp.extensions import db, identity
 from webapp.http import request_meta
@@ -72,28 +72,24 @@ class AuthorizationCodeGrant(ApprovedGrantTokens, grants.AuthorizationCodeGrant)
     TOKEN_ENDPOINT_AUTH_METHODS = list(ANY_CLIENT_METHODS)
 
     def validate_authorization_request(self) -> str:
-        """Authlib's checks, then: the response mode must be one Limen offers, and request
-        objects (JAR) are not supported, so a request that carries one is refused at the
-        client (OIDC Core §6) rather than half-read."""
+        """Authlib's checks, then: the response mode must be one Limen offers. Request
+        objects and pushed requests were read before (``request_objects``): what is
+        validated here are their parameters."""
         redirect_uri: str = super().validate_authorization_request()
-        data = self.request.payload.data
-        response_mode(data, redirect_uri)
-        if "request" in data:
-            raise RequestNotSupportedError(
-                "Request objects (the request parameter) are not supported; send the "
-                "parameters themselves.",
-                redirect_uri=redirect_uri,
-            )
-        if "request_uri" in data:
-            raise RequestURINotSupportedError(
-                "request_uri is not supported; send the parameters themselves.",
-                redirect_uri=redirect_uri,
-            )
+        response_mode(self.request.payload.data, redirect_uri)
         return redirect_uri
 
     def create_authorization_response(self, redirect_uri: str, grant_user: User | None) -> Response:
         """Authlib's code (RFC 6749 §4.1.2), delivered in the response mode asked for; a
-        denial is ``access_denied``, delivered the same way by the server."""
+        denial is ``access_denied``, delivered the same way by the server. A pushed request
+        is used up by its answer, once (RFC 9126 §4)."""
+        pushed = getattr(self.request, "pushed_request_uri", None)
+        if pushed and not identity().pushed_requests.claim(pushed, self.client.get_client_id()):
+            raise InvalidRequestUriError(
+                "This request_uri was already used or has expired: push the request again.",
+                redirect_uri=redirect_uri,
+                state=self.request.payload.state,
+            )
         if not grant_user:
             raise AccessDeniedError(redirect_uri=redirect_uri)
         self.request.user = grant_user

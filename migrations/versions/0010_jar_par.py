@@ -1,0 +1,35 @@
+"""Signed request objects (RFC 9101 JAR) and pushed authorization requests (RFC 9126 PAR):
+each client's registered public keys (``jwks``, a JWK Set its request objects are verified
+with) and whether it must push its authorization requests
+(``require_pushed_authorization_requests``).
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("jwks", sa.JSON(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "require_pushed_authorization_requests",
+                sa.Boolean(),
+                nullable=False,
+                server_default=sa.false(),
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("oauth_clients", schema=None) as batch_op:
+        batch_op.drop_column("require_pushed_authorization_requests")
+        batch_op.drop_column("jwks")
