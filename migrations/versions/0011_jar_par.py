@@ -3,15 +3,15 @@ each client's registered public keys (``jwks``, a JWK Set its request objects ar
 with) and whether it must push its authorization requests
 (``require_pushed_authorization_requests``).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
