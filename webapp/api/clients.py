@@ -23,6 +23,7 @@ from webapp.schemas import (
     ClientSecret,
     ClientSecretPolicy,
 )
+from webapp.stepup import step_up
 
 from . import bp
 
@@ -112,6 +113,7 @@ def create_client() -> tuple[Response, int]:
     responses={201: ClientIssued},
 )
 @require("clients:write")
+@step_up()
 def rotate_client_secret(client_id: str) -> tuple[Response, int]:
     """Rotate a client's secret (201); the old one keeps working for ``overlap_seconds``."""
     body = parse_body(ClientRotate, allow_empty=True)
@@ -159,6 +161,7 @@ def set_client_secret_policy(client_id: str) -> Response:
 @bp.post("/clients/<client_id>/collect-secret")
 @documented("The secret a scheduled rotation made, returned once", responses={200: ClientSecret})
 @require("clients:write")
+@step_up()
 def collect_client_secret(client_id: str) -> Response:
     """The secret a scheduled rotation made, handed out once (then 404)."""
     secret = identity().credential_rotation.collect_client_secret(
