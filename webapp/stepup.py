@@ -15,7 +15,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import request, url_for
+from flask import g, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.extensions import db, identity
@@ -30,22 +30,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 STEP_UP_REASON = "step-up"  # the sign-in page's ?reason= when a sensitive action sent them
 
 
-def demand(*, max_age: int | None = None, acr: str | None = None) -> None:
+def demand(
+    *, max_age: int | None = None, acr: str | None = None, back: str | None = None
+) -> None:
     """Raise unless the caller's sign-in is recent and strong enough for a sensitive action
-    (``max_age`` defaults to ``LIMEN_STEP_UP_MAX_AGE``; ``acr`` to the per-person rule)."""
+    (``max_age`` defaults to ``LIMEN_STEP_UP_MAX_AGE``; ``acr`` to the per-person rule).
+    ``back``: the portal page to return to after signing in again (the action's page)."""
     principal = current_principal()
     assert principal is not None  # current_principal() raises instead
     has_second_factor = False
     if not rule.is_service(principal):
         user = db.session.get(User, principal.sub)
         has_second_factor = user is not None and Mfa.enabled(user)
-    rule.check(
-        principal,
-        has_second_factor=has_second_factor,
-        max_age=settings().step_up_max_age if max_age is None else max_age,
-        now=int(identity().clock().timestamp()),
-        acr=acr,
-    )
+    try:
+        rule.check(
+            principal,
+            has_second_factor=has_second_factor,
+            max_age=settings().step_up_max_age if max_age is None else max_age,
+            now=int(identity().clock().timestamp()),
+            acr=acr,
+        )
+    except StepUpRequired:
+        g.step_up_back = back
+        raise
 
 
 def step_up(*, max_age: int | None = None, acr: str | None = None) -> Callable[[F], F]:
@@ -66,8 +73,11 @@ def step_up(*, max_age: int | None = None, acr: str | None = None) -> Callable[[
 def sign_in_again(exc: StepUpRequired) -> BaseResponse:
     """The portal's answer to a stale sign-in: the sign-in page (password and, for people who
     have one, the second factor), then back to the page the action was started from."""
-    back = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
-    target = safe_next(_path_of(back))
+    back = g.get("step_up_back")
+    if back is None:  # the page htmx was on (no Referer: the portal sends no-referrer)
+        here = request.full_path.rstrip("?") if request.method == "GET" else None
+        back = here or _path_of(request.headers.get("HX-Current-URL"))
+    target = safe_next(back)
     return navigate(url_for("portal.login", next=target, reason=STEP_UP_REASON))
 
 
