@@ -30,9 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 STEP_UP_REASON = "step-up"  # the sign-in page's ?reason= when a sensitive action sent them
 
 
-def demand(
-    *, max_age: int | None = None, acr: str | None = None, back: str | None = None
-) -> None:
+def demand(*, max_age: int | None = None, acr: str | None = None, back: str | None = None) -> None:
     """Raise unless the caller's sign-in is recent and strong enough for a sensitive action
     (``max_age`` defaults to ``LIMEN_STEP_UP_MAX_AGE``; ``acr`` to the per-person rule).
     ``back``: the portal page to return to after signing in again (the action's page)."""
