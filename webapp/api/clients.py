@@ -11,6 +11,7 @@ from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity.backchannel import validate_backchannel_uri
 from webapp.identity.delegation import Holder
+from webapp.identity.signing_keys import ALG as ACCESS_ALG
 from webapp.identity.signing_keys import ID_TOKEN_ALG
 from webapp.models import OAuthClient
 from webapp.openapi import documented
@@ -45,6 +46,7 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
         "secret_rotation_days": row.secret_rotation_days,
         "rotated_secret_ready": row.pending_secret_encrypted is not None,
         "id_token_signed_response_alg": row.id_token_signed_response_alg or ID_TOKEN_ALG,
+        "access_token_signed_response_alg": row.access_token_signed_response_alg or ACCESS_ALG,
         "post_logout_redirect_uris": row.post_logout_redirect_uris or [],
     }
     model = ClientIssued if issued else ClientOut
@@ -94,11 +96,15 @@ def create_client() -> tuple[Response, int]:
         trusted=body.trusted,
         introspect=body.introspect,
         id_token_alg=body.id_token_signed_response_alg,
+        access_token_alg=body.access_token_signed_response_alg,
         post_logout_redirect_uris=body.post_logout_redirect_uris,
         actor=_actor(),
         meta=request_meta(),
         holder=_holder(),
     )
+    if body.access_token_signed_response_alg:
+        # Published with the client, ahead of its first token (keys exist before they sign).
+        identity().keys.ensure_active(body.access_token_signed_response_alg)
     if body.backchannel_logout_uri:
         identity().backchannel.set_uri(
             registered.row.client_id, body.backchannel_logout_uri, actor=_actor()
