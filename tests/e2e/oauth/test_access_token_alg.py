@@ -13,6 +13,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from tests.e2e.security.flows import code_flow
+
 
 def header_of(token: str) -> dict:
     segment = token.split(".")[0]
@@ -91,3 +93,27 @@ def test_forged_headers_on_an_rs256_token_are_refused(server, metadata, make_cli
         assert answer.status_code == 401, (what, answer.text)
         assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"], what
     assert me(server.url, token).status_code == 200
+
+
+def test_a_person_s_tokens_and_their_refreshes_keep_the_client_s_algorithm(
+    server, metadata, make_client, browser
+):
+    http, _ = browser
+    app = make_client(
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=["https://app.example.com/cb"],
+        scopes=["openid", "profile", "offline_access"],
+        access_token_signed_response_alg="RS256",
+    )
+    first = code_flow(http, metadata, app, "openid profile offline_access")
+    assert header_of(first["access_token"])["alg"] == "RS256"
+    refreshed = httpx.post(
+        metadata["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=(app["client_id"], app["client_secret"]),
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    token = refreshed.json()["access_token"]
+    assert header_of(token)["alg"] == "RS256"
+    answer = me(server.url, token)
+    assert answer.status_code == 200 and answer.json()["acr"] == "urn:limen:acr:1fa"
