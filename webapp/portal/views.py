@@ -165,12 +165,14 @@ def login() -> Any:
     target = safe_next(request.values.get("next"))
     allow_pending_redirect(target)
     if request.method == "GET":
+        step_up = request.args.get("reason") == STEP_UP_REASON
+        person = signed_in_user()[0] if step_up else None  # the same person signs in again
         return render_template(
             "login.html",
             next=target,
-            email="",
+            email=person.email if person is not None else "",
             again=_again(target),
-            step_up=request.args.get("reason") == STEP_UP_REASON,
+            step_up=step_up,
         )
     email = request.form.get("email", "")[:320]
     password = request.form.get("password", "")[:1024]

@@ -54,6 +54,7 @@ def test_a_stale_sign_in_is_sent_to_sign_in_again_then_back(stepup_node, new_pag
     row = page.get_by_role("row").filter(has_text=client["client_id"])
     row.get_by_role("button", name="Rotate secret").click()
     expect(page.get_by_role("status")).to_contain_text("needs a recent sign-in")
+    expect(page.get_by_label("Email")).to_have_value(email)  # the same person, again
     shots(page, "step-up-sign-in")
     assert client_grant(node, client, client["client_secret"]) == 200  # nothing rotated yet
     sign_in(page, email, PASSWORD)
