@@ -30,6 +30,7 @@ PROVIDER_FLAGS = {
     "password": "password",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+STEP_UP_PROVIDERS = ("browser", "password")  # the logins that are a fresh sign-in
 
 
 def _options(kw: dict[str, Any]) -> dict[str, Any]:
@@ -125,6 +126,13 @@ def login(**kw: Any) -> None:
         raise UsageError(
             f"No login provider named {name!r}.",
             f"Installed: {', '.join(sorted(rt.providers))} (see `limen providers`).",
+        )
+    if step_up and name not in STEP_UP_PROVIDERS:
+        raise UsageError(
+            f"--max-age and --acr-values ask for a fresh sign-in, which a {name!r} login is "
+            "not (a device approval inherits the browser's sign-in; keys and services have "
+            "none).",
+            "Use `limen login --browser` or `limen login --password` with them.",
         )
     if not chosen and not rt.console.interactive and _waits_for_nobody_here(rt, info.provider):
         raise _nobody_here(name)
@@ -297,9 +305,6 @@ def _warn_insecure(rt: Runtime) -> None:
             f"{rt.settings.server} is plain HTTP: tokens would cross the network unencrypted. "
             "Use https:// unless this network is trusted."
         )
-
-
-STEP_UP_PROVIDERS = ("browser", "password")  # the logins that are a fresh sign-in
 
 
 def sign_in_again(rt: Runtime, challenge: Challenge) -> bool:
