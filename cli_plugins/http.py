@@ -7,6 +7,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import AuthRequired, Forbidden, LimenError, ServerUnreachable
+from .stepup import StepUpRequired, challenge_of
 
 if TYPE_CHECKING:  # httpx is imported when a command first talks HTTP, not at start-up
     import httpx
@@ -88,6 +89,9 @@ def problem_error(response: httpx.Response, *, what: str = "The request") -> Lim
     status = response.status_code
     detail = detail or response.reason_phrase or f"HTTP {status}"
     if status == 401:
+        challenge = challenge_of(response)
+        if challenge is not None:
+            return StepUpRequired(what, challenge)
         hints = [h for h in (skew_hint(response),) if h and body.get("cause") == "expired"]
         return AuthRequired(f"{what} was refused: {detail}", " ".join(hints) or None)
     if status == 403:

@@ -18,6 +18,7 @@ from .errors import AuthRequired, LimenError, login_command
 from .http import check
 from .output import when
 from .providers import LoginContext
+from .stepup import challenge_of
 
 if TYPE_CHECKING:
     from .plugins import ProviderInfo
@@ -221,8 +222,8 @@ class LimenAuth(httpx.Auth):
         token = self.manager.access_token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
-        if response.status_code != 401:
-            return
+        if response.status_code != 401 or challenge_of(response) is not None:
+            return  # a step-up challenge wants a fresh sign-in: a refresh cannot give one
         renewed = self.manager.after_rejection(token)
         if renewed is None:
             return

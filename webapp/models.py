@@ -331,6 +331,8 @@ class OAuthClient(Base):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
     # OIDC Registration: how its ID tokens are signed (None: RS256, the OIDC default).
     id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # A Limen extension (like Keycloak's): how its access tokens are signed (None: ES256).
+    access_token_signed_response_alg: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # RP-Initiated Logout: where the browser may be sent after signing out (exact match).
     post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # Secret rotation policy: a new secret every N days, waiting encrypted for an admin.

@@ -92,6 +92,24 @@ def from_identity_error(exc: ie.IdentityError) -> Problem:
             {"WWW-Authenticate": bearer_challenge("invalid_token", exc.detail)},
             cause=exc.cause,
         )
+    if isinstance(exc, ie.StepUpRequired):  # RFC 9470 §3
+        challenge = bearer_challenge(
+            "insufficient_user_authentication",
+            exc.detail,
+            acr_values=exc.acr,
+            max_age=str(exc.max_age),
+        )
+        return Problem(
+            401,
+            "insufficient-user-authentication",
+            "Fresh sign-in required",
+            exc.detail,
+            {"WWW-Authenticate": challenge},
+            acr_values=exc.acr,
+            max_age=exc.max_age,
+        )
+    if isinstance(exc, ie.PersonRequired):
+        return Problem(403, "person-required", "A person's sign-in is required", exc.detail)
     if isinstance(exc, ie.MfaRequired):
         return Problem(401, "mfa-required", "Second step required", exc.detail, mfa_required=True)
     if isinstance(exc, ie.InvalidCredentials):

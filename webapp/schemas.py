@@ -207,6 +207,11 @@ class ClientCreate(Strict):
     id_token_signed_response_alg: Literal["RS256", "ES256", "EdDSA"] | None = Field(
         None, description="How this client's ID tokens are signed (default RS256)."
     )
+    access_token_signed_response_alg: Literal["ES256", "RS256", "EdDSA"] | None = Field(
+        None,
+        description="How this client's access tokens are signed (default ES256); a Limen "
+        "extension, like Keycloak's client attribute of the same name.",
+    )
     post_logout_redirect_uris: list[str] = Field(
         default_factory=list,
         max_length=10,
@@ -255,6 +260,7 @@ class ClientOut(Out):
     secret_rotation_days: int | None = None
     rotated_secret_ready: bool = False
     id_token_signed_response_alg: str = "RS256"  # noqa: S105 (an algorithm name)
+    access_token_signed_response_alg: str = "ES256"  # noqa: S105 (an algorithm name)
     post_logout_redirect_uris: list[str] = []
     jwks: dict[str, Any] | None = None
     require_pushed_authorization_requests: bool = False

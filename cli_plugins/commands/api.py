@@ -1,4 +1,5 @@
-"""`limen api`: an authenticated request to the server (renew-and-retry once on a 401)."""
+"""`limen api`: an authenticated request to the server (renew-and-retry once on a 401; a
+step-up challenge answered by a fresh browser sign-in where a person can take part)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import click
 
 from ..errors import UsageError
 from ..options import json_option, profile_options, runtime
+from ..stepup import challenge_of
+from .login import sign_in_again
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -76,7 +79,11 @@ def api(method: str | None, args: tuple[str, ...], data: str | None, as_json: bo
     kwargs: dict[str, Any] = {}
     if data is not None:
         kwargs["json"] = _payload(data)
-    response = rt.request(method, _url(rt, path), **kwargs)
+    url = _url(rt, path)
+    response = rt.request(method, url, **kwargs)
+    challenge = challenge_of(response)
+    if challenge is not None and sign_in_again(rt, challenge):
+        response = rt.request(method, url, **kwargs)  # once, with the fresh sign-in
     if response.content:
         try:
             body = response.json()

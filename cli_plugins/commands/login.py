@@ -20,6 +20,7 @@ from .logout import revoke_credentials
 if TYPE_CHECKING:
     from ..providers import Provider
     from ..runtime import Runtime
+    from ..stepup import Challenge
 
 PROVIDER_FLAGS = {
     "browser": "browser",
@@ -29,6 +30,7 @@ PROVIDER_FLAGS = {
     "password": "password",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+STEP_UP_PROVIDERS = ("browser", "password")  # the logins that are a fresh sign-in
 
 
 def _options(kw: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +41,8 @@ def _options(kw: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"-o/--option takes KEY=VALUE, not {item!r}.")
         options[key.strip().replace("-", "_")] = value
     scope = " ".join(kw.pop("scope"))
+    if (max_age := kw.pop("max_age", None)) is not None:  # 0 is a value, not "unset"
+        options["max_age"] = max_age
     options.update({k: v for k, v in kw.items() if v not in (None, False)})
     if scope:
         options["scope"] = scope
@@ -78,9 +82,23 @@ def _options(kw: dict[str, Any]) -> dict[str, Any]:
 @click.option("--client-id", metavar="ID", help="Client id (client-credentials).")
 @click.option("--client-secret", metavar="SECRET", help="Client secret (prefer the env var).")
 @click.option(
-    "--scope", multiple=True, metavar="SCOPE", help="Scope to ask for (client-credentials)."
+    "--scope",
+    multiple=True,
+    metavar="SCOPE",
+    help="Scope to ask for (client-credentials; browser: instead of the CLI's default scopes).",
 )
 @click.option("--secret-stdin", is_flag=True, help="Read the password, key or secret from stdin.")
+@click.option(
+    "--max-age",
+    type=click.IntRange(0, 10**9),
+    help="Sign in again unless your sign-in is at most this many seconds old (browser; 0: "
+    "always). Implies --force.",
+)
+@click.option(
+    "--acr-values",
+    metavar="ACR",
+    help="Ask for this strength of sign-in, e.g. urn:limen:acr:2fa (browser). Implies --force.",
+)
 @click.option(
     "-o",
     "--option",
@@ -95,6 +113,10 @@ def login(**kw: Any) -> None:
     chosen = _chosen_provider(kw)
     force, user = kw.pop("force"), kw.get("user")
     options = _options(kw)
+    # A step-up sign-in (--max-age/--acr-values) is wanted even with a working session, and
+    # asks for the scopes the profile holds (those the action needed).
+    step_up = "max_age" in options or "acr_values" in options
+    force = force or step_up
     if _env_credential_in_use(rt, chosen):
         return
     store, note = rt.store_and_note  # a forced but unusable keyring fails here, before any step
@@ -105,6 +127,13 @@ def login(**kw: Any) -> None:
             f"No login provider named {name!r}.",
             f"Installed: {', '.join(sorted(rt.providers))} (see `limen providers`).",
         )
+    if step_up and name not in STEP_UP_PROVIDERS:
+        raise UsageError(
+            f"--max-age and --acr-values ask for a fresh sign-in, which a {name!r} login is "
+            "not (a device approval inherits the browser's sign-in; keys and services have "
+            "none).",
+            "Use `limen login --browser` or `limen login --password` with them.",
+        )
     if not chosen and not rt.console.interactive and _waits_for_nobody_here(rt, info.provider):
         raise _nobody_here(name)
     _adopt_issuer(rt)
@@ -113,6 +142,9 @@ def login(**kw: Any) -> None:
     if note:
         rt.console.warn(note)
     _warn_insecure(rt)
+    held = rt.manager.stored()
+    if step_up and "scope" not in options and held is not None and held.scope:
+        options["scope"] = held.scope
     creds = _run_provider(rt, info.provider, name, options, user)
     _replace(rt, creds)
     who = _remember(rt, name, store.name, creds)
@@ -273,3 +305,32 @@ def _warn_insecure(rt: Runtime) -> None:
             f"{rt.settings.server} is plain HTTP: tokens would cross the network unencrypted. "
             "Use https:// unless this network is trusted."
         )
+
+
+def sign_in_again(rt: Runtime, challenge: Challenge) -> bool:
+    """Answer a step-up challenge (RFC 9470) with a fresh sign-in of the same person, the
+    same way (browser or password) and for the same scopes, stored like `limen login` stores
+    it. False (nothing done) where that cannot happen: an environment credential, another
+    kind of login, or nobody to take part (no terminal; for a browser, no LIMEN_BROWSER)."""
+    if rt.manager.env_credential() is not None:
+        return False
+    creds = rt.manager.stored()
+    if creds is None or creds.provider not in STEP_UP_PROVIDERS:
+        return False
+    info = rt.providers.get(creds.provider)
+    if info is None:
+        return False
+    if not rt.console.interactive and (
+        creds.provider == "password" or _waits_for_nobody_here(rt, info.provider)
+    ):
+        return False
+    rt.console.say(
+        "The server asks for a fresh sign-in for this action "
+        f"({challenge.description or 'step-up'}); signing in again."
+    )
+    options = challenge.login_options()
+    if creds.scope:
+        options["scope"] = creds.scope
+    fresh = _run_provider(rt, info.provider, creds.provider, options, creds.email)
+    _replace(rt, fresh)
+    return True

@@ -62,6 +62,19 @@ def authorize_url(endpoint: str, params: dict[str, str]) -> str:
     return endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
 
 
+def fresh_sign_in(context: LoginContext) -> dict[str, str]:
+    """``--max-age N`` / ``--acr-values V`` (step-up, RFC 9470): ask the server to sign the
+    person in again (OIDC Core prompt=login, max_age, acr_values) even in a live session."""
+    params: dict[str, str] = {}
+    max_age, acr = context.option("max_age"), context.option("acr_values")
+    if max_age is not None:
+        params["max_age"] = str(int(max_age))
+        params["prompt"] = "login"
+    if acr:
+        params["acr_values"] = str(acr)
+    return params
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -92,13 +105,14 @@ class BrowserProvider(Provider):
                 "response_type": "code",
                 "client_id": oauth.CLI_CLIENT_ID,
                 "redirect_uri": redirect_uri,
-                "scope": oauth.CLI_SCOPES,
+                "scope": context.option("scope") or oauth.CLI_SCOPES,
                 "state": state,
                 "code_challenge": challenge,
                 "code_challenge_method": "S256",
             }
             if context.option("user"):
                 params["login_hint"] = context.option("user")
+            params.update(fresh_sign_in(context))
             return authorize_url(metadata.endpoint("authorization_endpoint"), params)
 
         if context.option("paste"):

@@ -38,6 +38,7 @@ GLUE = (
     "webapp.upstream",
     "webapp.diagnostics",
     "webapp.bootstrap",
+    "webapp.stepup",
 )
 BLUEPRINTS = (
     "webapp.api",

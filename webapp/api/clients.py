@@ -11,6 +11,7 @@ from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, request_meta, require
 from webapp.identity.backchannel import validate_backchannel_uri
 from webapp.identity.delegation import Holder
+from webapp.identity.signing_keys import ALG as ACCESS_ALG
 from webapp.identity.signing_keys import ID_TOKEN_ALG
 from webapp.models import OAuthClient
 from webapp.openapi import documented
@@ -23,6 +24,7 @@ from webapp.schemas import (
     ClientSecret,
     ClientSecretPolicy,
 )
+from webapp.stepup import step_up
 
 from . import bp
 
@@ -44,6 +46,7 @@ def client_out(row: OAuthClient, secret: str | None = None, *, issued: bool = Fa
         "secret_rotation_days": row.secret_rotation_days,
         "rotated_secret_ready": row.pending_secret_encrypted is not None,
         "id_token_signed_response_alg": row.id_token_signed_response_alg or ID_TOKEN_ALG,
+        "access_token_signed_response_alg": row.access_token_signed_response_alg or ACCESS_ALG,
         "post_logout_redirect_uris": row.post_logout_redirect_uris or [],
         "jwks": row.jwks,
         "require_pushed_authorization_requests": row.require_pushed_authorization_requests,
@@ -95,6 +98,7 @@ def create_client() -> tuple[Response, int]:
         trusted=body.trusted,
         introspect=body.introspect,
         id_token_alg=body.id_token_signed_response_alg,
+        access_token_alg=body.access_token_signed_response_alg,
         post_logout_redirect_uris=body.post_logout_redirect_uris,
         jwks=body.jwks,
         require_pushed_requests=body.require_pushed_authorization_requests,
@@ -102,6 +106,9 @@ def create_client() -> tuple[Response, int]:
         meta=request_meta(),
         holder=_holder(),
     )
+    if body.access_token_signed_response_alg:
+        # Published with the client, ahead of its first token (keys exist before they sign).
+        identity().keys.ensure_active(body.access_token_signed_response_alg)
     if body.backchannel_logout_uri:
         identity().backchannel.set_uri(
             registered.row.client_id, body.backchannel_logout_uri, actor=_actor()
@@ -116,6 +123,7 @@ def create_client() -> tuple[Response, int]:
     responses={201: ClientIssued},
 )
 @require("clients:write")
+@step_up()
 def rotate_client_secret(client_id: str) -> tuple[Response, int]:
     """Rotate a client's secret (201); the old one keeps working for ``overlap_seconds``."""
     body = parse_body(ClientRotate, allow_empty=True)
@@ -163,6 +171,7 @@ def set_client_secret_policy(client_id: str) -> Response:
 @bp.post("/clients/<client_id>/collect-secret")
 @documented("The secret a scheduled rotation made, returned once", responses={200: ClientSecret})
 @require("clients:write")
+@step_up()
 def collect_client_secret(client_id: str) -> Response:
     """The secret a scheduled rotation made, handed out once (then 404)."""
     secret = identity().credential_rotation.collect_client_secret(

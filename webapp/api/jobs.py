@@ -15,6 +15,7 @@ from webapp.jobs.schemas import (
     KeyRotationRequest,
 )
 from webapp.openapi import documented
+from webapp.stepup import step_up
 
 from . import bp
 
@@ -69,6 +70,7 @@ def start_job(name: str) -> tuple[Response, int]:
     responses={202: KeyRotationOut},
 )
 @require("signing-keys:write")
+@step_up()
 def rotate_signing_keys() -> tuple[Response, int]:
     """Queue a signing-key rotation (202); ``now`` makes it an emergency rotation."""
     body = parse_body(KeyRotationRequest, allow_empty=True)

@@ -28,6 +28,7 @@ from webapp.schemas import (
     UserPage,
     UserPatch,
 )
+from webapp.stepup import demand
 
 from . import bp
 
@@ -152,6 +153,7 @@ def patch_user(user_id: str) -> Response:
     meta = request_meta()
     users.get(user_id)
     if body.roles is not None:
+        demand()  # a role change is a sensitive action: a recent sign-in (RFC 9470)
         holder = Holder.of(_principal())
         users.set_roles(user_id, body.roles, actor=actor, holder=holder, meta=meta)
     if body.locked is True:

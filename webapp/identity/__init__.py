@@ -119,6 +119,10 @@ class Identity:
             refresh_ttl=settings.refresh_token_ttl,
             retry_window=settings.refresh_retry_window,
             memo=self.verify_cache.memo,
+            # A client's algorithm is fixed at registration: remembered like its row.
+            access_alg_for=lambda client_id: self.verify_cache.memo(
+                f"access-alg:{client_id}", lambda: self.clients.access_token_alg(client_id)
+            ),
         )
         self.passwords = passwords
         self.emails = EmailPolicy(settings.internal_email_domains)

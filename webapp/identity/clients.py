@@ -24,6 +24,7 @@ from .errors import Conflict, NotFound, PolicyViolation
 from .principal import RequestMeta
 from .rbac import ALL_PERMISSIONS
 from .request_objects import client_jwks
+from .signing_keys import ALG as ACCESS_TOKEN_ALG
 from .signing_keys import ALGS
 from .verify_cache import Invalidation
 
@@ -156,6 +157,18 @@ class ClientRegistry:
             return None
         return row
 
+    def access_token_alg(self, client_id: str) -> str:
+        """How this client's access tokens are signed: its access_token_signed_response_alg,
+        ES256 when it chose none (the built-in clients always; no query for them)."""
+        if client_id in BUILTIN_CLIENTS:
+            return ACCESS_TOKEN_ALG
+        chosen = self._db.scalar(
+            select(OAuthClient.access_token_signed_response_alg).where(
+                OAuthClient.client_id == client_id
+            )
+        )
+        return chosen if chosen in ALGS else ACCESS_TOKEN_ALG
+
     def require(self, client_id: str) -> OAuthClient:
         """The active client with this id; ``NotFound`` otherwise."""
         row = self.get(client_id)
@@ -184,6 +197,7 @@ class ClientRegistry:
         trusted: bool = False,
         introspect: bool = False,
         id_token_alg: str | None = None,
+        access_token_alg: str | None = None,
         post_logout_redirect_uris: Sequence[str] = (),
         jwks: Mapping[str, Any] | None = None,
         require_pushed_requests: bool = False,
@@ -194,13 +208,18 @@ class ClientRegistry:
     ) -> RegisteredClient:
         """Register a client (flushed, not committed); the secret is returned only here.
         Its scopes and rights are handed on by ``holder``, who must hold them;
-        ``id_token_alg`` is how its ID tokens are signed (None: RS256);
+        ``id_token_alg`` is how its ID tokens are signed (None: RS256), ``access_token_alg``
+        its access tokens (None: ES256);
         ``post_logout_redirect_uris`` where RP-initiated logout may send the browser back;
         ``jwks`` the public keys its signed request objects are verified with (RFC 9101);
         ``require_pushed_requests``: its authorization requests must be pushed (RFC 9126)."""
         grant_types = self._grant_types(grants, public)
         if id_token_alg is not None and id_token_alg not in ALGS:
             raise PolicyViolation(f"id_token_signed_response_alg must be one of {', '.join(ALGS)}.")
+        if access_token_alg is not None and access_token_alg not in ALGS:
+            raise PolicyViolation(
+                f"access_token_signed_response_alg must be one of {', '.join(ALGS)}."
+            )
         unknown = sorted(set(scopes) - SUPPORTED_SCOPES)
         if unknown:
             raise PolicyViolation(
@@ -240,6 +259,7 @@ class ClientRegistry:
             is_trusted=trusted,
             may_introspect=introspect,
             id_token_signed_response_alg=id_token_alg,
+            access_token_signed_response_alg=access_token_alg,
             post_logout_redirect_uris=list(post_logout_redirect_uris) or None,
             jwks=keys,
             require_pushed_authorization_requests=require_pushed_requests,

@@ -133,3 +133,22 @@ class LinkInvalid(IdentityError):
     """A mailed one-time link that is unknown (mistyped, tampered), used, or expired."""
 
     code = "link_invalid"
+
+
+class StepUpRequired(IdentityError):
+    """RFC 9470: the person's sign-in behind this credential is too old or too weak for the
+    action; signing in again (``max_age`` seconds ago at most, meeting ``acr``) fixes it."""
+
+    code = "insufficient_user_authentication"
+
+    def __init__(self, detail: str, *, acr: str, max_age: int) -> None:
+        super().__init__(detail)
+        self.acr = acr
+        self.max_age = max_age
+
+
+class PersonRequired(IdentityError):
+    """The action needs a person's recent sign-in, and the credential stands for no person's
+    sign-in at all (an API key, a client's own client_credentials token)."""
+
+    code = "person_required"

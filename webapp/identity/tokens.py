@@ -20,10 +20,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken as FernetInvalid
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from joserfc import jwt
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
@@ -37,7 +38,7 @@ from .errors import InvalidRefreshToken, InvalidToken, RefreshReuseDetected
 from .principal import RequestMeta
 from .revocation import Revocation
 from .sessions import SessionStore
-from .signing_keys import ALG, KeyRing
+from .signing_keys import ALG, ALGS, KeyRing, SigningJWK
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a JOSE type, not a secret)
 REFRESH_PREFIX = "limen_rt_"
@@ -55,6 +56,32 @@ def _b64url(segment: str) -> bytes:
     if not segment.isascii() or any(c in segment for c in "+/="):
         raise ValueError("not base64url")
     return base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True)
+
+
+def _signature_verifies(key: SigningJWK, alg: str, signed: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` over ``signed`` verifies with ``key`` under ``alg`` (RFC 7518
+    3.3 RS256, 3.4 ES256; RFC 8037 EdDSA with Ed25519)."""
+    try:
+        if alg == "ES256" and isinstance(key, ECKey):
+            if len(signature) != 64:  # r and s, 32 bytes each (RFC 7518 3.4)
+                return False
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+            key.get_op_key("verify").verify(der, signed, ec.ECDSA(hashes.SHA256()))
+            return True
+        if alg == "RS256" and isinstance(key, RSAKey):
+            key.get_op_key("verify").verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+            return True
+        if alg == "EdDSA" and isinstance(key, OKPKey):
+            public = key.get_op_key("verify")
+            if not isinstance(public, Ed25519PublicKey):
+                return False
+            public.verify(signature, signed)
+            return True
+    except (InvalidSignature, ValueError):
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -108,8 +135,11 @@ class TokenService:
         refresh_ttl: int,
         retry_window: int,
         memo: Callable[[str, Callable[[], Any]], Any] | None = None,
+        access_alg_for: Callable[[str], str] | None = None,
     ) -> None:
         self._memo = memo or (lambda _key, load: load())  # (no memory: tests of the parts)
+        # How a client's access tokens are signed (its access_token_signed_response_alg).
+        self._access_alg_for = access_alg_for or (lambda _client_id: ALG)
         self._db = db
         self._redis = redis_client
         self._sessions = sessions
@@ -129,7 +159,8 @@ class TokenService:
         self, grant: Grant, meta: RequestMeta, *, with_refresh: bool = True
     ) -> TokenSet:
         """Create a session (row + Redis record) and its first tokens."""
-        self._keys.signing_key()  # may create the first key; never inside our transaction
+        # May create the algorithm's first key; never inside our transaction.
+        self._keys.signing_key(self._access_alg_for(grant.client_id))
         now = self._clock()
         sid = secrets.token_urlsafe(24)
         expires_at = now + timedelta(seconds=self.refresh_ttl)
@@ -239,7 +270,8 @@ class TokenService:
 
     def mint_access(self, grant: Grant, sid: str, now: datetime) -> tuple[str, int]:
         """A signed RFC 9068 access token for ``grant`` in session ``sid``, and its ``exp``."""
-        kid, key = self._keys.signing_key()
+        alg = self._access_alg_for(grant.client_id)
+        kid, key = self._keys.signing_key(alg)
         iat = int(now.timestamp())
         exp = iat + self.access_ttl
         claims: dict[str, Any] = {
@@ -257,8 +289,8 @@ class TokenService:
         }
         if grant.auth is not None:  # auth_time, amr (an RFC 8176 array) and acr
             claims.update(grant.auth.to_record())
-        header = {"alg": ALG, "kid": kid, "typ": ACCESS_TOKEN_TYP}
-        return jwt.encode(header, claims, key, algorithms=[ALG]), exp
+        header = {"alg": alg, "kid": kid, "typ": ACCESS_TOKEN_TYP}
+        return jwt.encode(header, claims, key, algorithms=[alg]), exp
 
     # -- refresh -----------------------------------------------------------------------------
     def refresh(
@@ -401,9 +433,10 @@ class TokenService:
         """Verified claims of an access token, or InvalidToken naming the cause class.
 
         Written out rather than through a JOSE library's generic decode: the only accepted
-        form is compact ES256 with typ at+jwt and a kid from our ring, so the work is one
-        ECDSA verification (OpenSSL, via cryptography) and a handful of claim checks. This is
-        the whole cost of a first-seen token, on every request that carries one.
+        form is compact JWS with typ at+jwt, an algorithm of our ring (ES256, or RS256 /
+        EdDSA for clients that chose them) and a kid of that algorithm's line, so the work is
+        one signature verification (OpenSSL, via cryptography) and a handful of claim checks.
+        This is the whole cost of a first-seen token, on every request that carries one.
         """
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("The access token is too long to be a Limen token.", "malformed")
@@ -418,9 +451,10 @@ class TokenService:
         except (ValueError, TypeError, UnicodeError) as exc:
             raise InvalidToken("The access token is not a well-formed JWT.", "malformed") from exc
         alg = header.get("alg")
-        if alg != ALG:
+        if not isinstance(alg, str) or alg not in ALGS:
             raise InvalidToken(
-                f"Tokens signed with alg {str(alg)[:16]!r} are not accepted; Limen signs {ALG}.",
+                f"Tokens signed with alg {str(alg)[:16]!r} are not accepted; Limen signs "
+                f"{', '.join(ALGS)}.",
                 "bad_algorithm",
             )
         if header.get("typ") not in (ACCESS_TOKEN_TYP, "application/at+jwt"):
@@ -432,24 +466,20 @@ class TokenService:
                 "The token's header names extensions Limen does not use.", "malformed"
             )
         kid = header.get("kid")
-        key = self._keys.verification_key(kid, ALG) if isinstance(kid, str) else None
-        if not isinstance(key, ECKey):  # unknown, or a key of another algorithm
+        # A key of the header's algorithm only: no algorithm confusion.
+        key = self._keys.verification_key(kid, alg) if isinstance(kid, str) else None
+        if key is None:  # unknown, or a key of another algorithm
             raise InvalidToken(
                 "The token was signed with an unknown key id: was it issued by another "
                 "deployment, or has its key been retired? Get a new token.",
                 "unknown_kid",
             )
-        if len(signature) != 64:  # ES256: r and s, 32 bytes each (RFC 7518 3.4)
-            raise InvalidToken("The token's signature does not verify.", "bad_signature")
-        der = encode_dss_signature(
-            int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-        )
         try:
-            key.get_op_key("verify").verify(
-                der, f"{parts[0]}.{parts[1]}".encode("ascii"), ec.ECDSA(hashes.SHA256())
-            )
-        except (InvalidSignature, UnicodeError) as exc:
+            signed = f"{parts[0]}.{parts[1]}".encode("ascii")
+        except UnicodeError as exc:
             raise InvalidToken("The token's signature does not verify.", "bad_signature") from exc
+        if not _signature_verifies(key, alg, signed, signature):
+            raise InvalidToken("The token's signature does not verify.", "bad_signature")
         try:
             claims = json.loads(_b64url(parts[1]))
         except (ValueError, TypeError, UnicodeError) as exc:

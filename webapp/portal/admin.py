@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import g, request
+from flask import g, request, url_for
 
 from webapp import jobs
 from webapp.extensions import identity, jobs_runtime
@@ -17,6 +17,7 @@ from webapp.identity.clients import GRANT_TYPES, SUPPORTED_SCOPES
 from webapp.identity.delegation import Holder
 from webapp.identity.users import is_admin_lock
 from webapp.schemas import ClientCreate, ClientRotate, UserPatch
+from webapp.stepup import demand
 
 from . import bp
 from .guards import page, render
@@ -65,6 +66,8 @@ def admin_user_action(user_id: str, action: str) -> Any:
     try:
         target = users.get(user_id)
         if action == "roles":
+            # A sensitive action: a recent sign-in, else sign in again and come back here.
+            demand(back=url_for("portal.admin_users"))
             patch = parse_form(UserPatch, {"roles": request.form.getlist("roles")})
             users.set_roles(
                 user_id,
@@ -162,6 +165,7 @@ def admin_create_client() -> Any:
 @page("clients:write")
 def admin_rotate_client(client_id: str) -> Any:
     """Rotate a client's secret; the overlap is checked by the API's own model."""
+    demand(back=url_for("portal.admin_clients"))
     overlap = {k: v for k, v in request.form.items() if k == "overlap_seconds"}
     try:
         body = parse_form(ClientRotate, overlap)  # absent: the API's default overlap
@@ -217,6 +221,7 @@ def admin_signing_keys() -> Any:
 @bp.post("/admin/signing-keys/rotate")
 @page("signing-keys:write")
 def admin_rotate_keys() -> Any:
+    demand(back=url_for("portal.admin_signing_keys"))
     emergency = request.form.get("emergency") == "on"
     try:
         jobs.enqueue_key_rotation(jobs_runtime(), now=emergency, actor=g.user.id)

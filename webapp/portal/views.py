@@ -28,6 +28,7 @@ from webapp.ratelimits import (
     login_account,
 )
 from webapp.scope_text import scope_descriptions
+from webapp.stepup import STEP_UP_REASON, sign_in_again
 from webapp.upstream import providers
 
 from . import bp
@@ -118,6 +119,11 @@ def _sign_in(exc: SignInRequired) -> Any:
     return response
 
 
+@bp.errorhandler(ie.StepUpRequired)
+def _step_up(exc: ie.StepUpRequired) -> Any:
+    return sign_in_again(exc)
+
+
 def _path_of(url: str | None) -> str | None:
     if not url:
         return None
@@ -161,7 +167,15 @@ def login() -> Any:
     target = safe_next(request.values.get("next"))
     allow_pending_redirect(target)
     if request.method == "GET":
-        return render_template("login.html", next=target, email="", again=_again(target))
+        step_up = request.args.get("reason") == STEP_UP_REASON
+        person = signed_in_user()[0] if step_up else None  # the same person signs in again
+        return render_template(
+            "login.html",
+            next=target,
+            email=person.email if person is not None else "",
+            again=_again(target),
+            step_up=step_up,
+        )
     email = request.form.get("email", "")[:320]
     password = request.form.get("password", "")[:1024]
     if not settings().local_login_enabled:

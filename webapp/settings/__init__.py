@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     lockout_seconds: int = Field(3600, ge=1)
     registration_enabled: bool = True
     mfa_required_roles: str = ""  # comma-separated, e.g. "admin"
+    # Step-up (RFC 9470): sensitive admin actions need a sign-in at most this many seconds
+    # old (with the second factor when the person has one); see identity/step_up.py.
+    step_up_max_age: int = Field(600, ge=0, le=86_400)
     bootstrap_admins: str = ""  # emails that get the admin role when they sign in upstream
     local_login_enabled: bool = True  # password sign-in; off when only upstream IdPs are used
     password_min_length: int = Field(12, ge=8, le=128)

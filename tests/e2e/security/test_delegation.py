@@ -145,6 +145,7 @@ def test_a_users_write_key_cannot_make_anyone_an_admin(server, api, admin_header
         f"{server.url}/api/v1/users/{target.id}", json={"roles": ["admin"]}, headers=as_key(key)
     )
     assert promote.status_code == 403, promote.text
-    assert "signing-keys:write" in promote.json()["detail"]
+    # Role changes need a person's fresh sign-in (step-up): no API key makes them at all.
+    assert promote.json()["type"] == "urn:limen:problem:person-required"
     roles = httpx.get(f"{server.url}/api/v1/users/{target.id}", headers=admin_headers).json()
     assert roles["roles"] == ["analyst"]

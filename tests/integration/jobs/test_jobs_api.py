@@ -13,10 +13,13 @@ from .conftest import JobsHarness
 
 def bearer(h: JobsHarness, roles: tuple[str, ...], scopes: tuple[str, ...]) -> dict[str, str]:
     from webapp.identity import RequestMeta
+    from webapp.identity.auth_context import AuthContext
     from webapp.identity.tokens import Grant
 
     user = h.user(f"{'-'.join(roles)}@example.com", roles)
-    grant = Grant(user.id, user.id, roles, scopes, "limen-portal", "password")
+    # Signed in just now: rotating keys is a step-up action (a recent sign-in, RFC 9470).
+    signed_in = AuthContext.of_sign_in("password", int(h.identity.clock().timestamp()))
+    grant = Grant(user.id, user.id, roles, scopes, "limen-portal", "password", signed_in)
     token = h.identity.tokens.start_session(grant, RequestMeta(ip="127.0.0.1")).access_token
     h.identity.db.commit()  # the test is the boundary of this unit of work
     return {"Authorization": f"Bearer {token}"}

@@ -130,3 +130,16 @@ def test_a_browser_command_in_limen_browser_reaches_the_person(config_dir, monke
     monkeypatch.setenv("LIMEN_BROWSER", "xdg-open")
     result = invoke("login", "--server", dead_server())
     assert result.exit_code == 1 and "Cannot reach" in result.stderr  # it went on to sign in
+
+
+@pytest.mark.parametrize("way", ["--device", "--api-key", "--client-credentials"])
+@pytest.mark.parametrize("ask", [("--max-age", "0"), ("--acr-values", "urn:limen:acr:2fa")])
+def test_a_step_up_login_must_be_a_fresh_sign_in(config_dir, way, ask):
+    result = invoke("login", way, *ask, "--server", dead_server())
+    assert result.exit_code == 2, result.output
+    assert "fresh sign-in" in result.stderr and "--browser" in result.stderr
+
+
+def test_max_age_takes_whole_seconds(config_dir):
+    assert invoke("login", "--browser", "--max-age", "-1").exit_code == 2
+    assert invoke("login", "--browser", "--max-age", "soon").exit_code == 2
