@@ -1,7 +1,7 @@
-"""Signed request objects (RFC 9101 JAR) and pushed authorization requests (RFC 9126 PAR):
-each client's registered public keys (``jwks``, a JWK Set its request objects are verified
-with) and whether it must push its authorization requests
-(``require_pushed_authorization_requests``).
+"""JAR and PAR: each client's registered public keys (jwks) and its require-PAR flag.
+
+RFC 9101 signed request objects are verified with the client's ``jwks``; with
+``require_pushed_authorization_requests`` its authorization requests must be pushed (RFC 9126).
 
 Revision ID: 0011
 Revises: 0010
