@@ -8,7 +8,6 @@ from flask import Response, current_app, jsonify
 
 from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, request_meta, require
-from webapp.identity import rbac
 from webapp.identity.delegation import Holder
 from webapp.identity.errors import NotFound
 from webapp.models import ApiKey, User
@@ -71,7 +70,7 @@ def me() -> Response:
         display_name=display_name,
         roles=list(principal.roles),
         scopes=sorted(principal.scopes),
-        permissions=sorted(rbac.effective_permissions(principal)),
+        permissions=identity().authz.admin_permissions(principal),
         client_id=principal.client_id,
         session_id=principal.sid,
         auth_method=principal.auth_method,
