@@ -40,6 +40,7 @@ class DecisionPoint:
         self._lock = threading.Lock()
         self._system = admin.system_snapshot()
         self._admin_memo: dict[tuple[str, tuple[str, ...], str, bool], Decision] = {}
+        self._permissions_memo: dict[tuple[bool, tuple[str, ...], frozenset[str]], list[str]] = {}
 
     def snapshot(self, org_id: str) -> Snapshot:
         """The organisation's current snapshot: kept, revalidated, or loaded."""
@@ -108,8 +109,20 @@ class DecisionPoint:
         return self.admin_decision(principal, permission, held).allowed
 
     def admin_permissions(self, principal: Principal) -> list[str]:
-        """Every permission the principal may use now, sorted (``/api/v1/me``)."""
-        return [p for p in PERMISSIONS if self.admin_allows(principal, p)]
+        """Every permission the principal may use now, sorted (``/api/v1/me``): the engine's
+        decisions, listed once per (kind, roles, scopes) since none of them can change."""
+        key = (
+            admin.SERVICE in principal.roles,
+            tuple(sorted(set(principal.roles))),
+            principal.scopes,
+        )
+        found = self._permissions_memo.get(key)
+        if found is None:
+            found = [p for p in PERMISSIONS if self.admin_allows(principal, p)]
+            if len(self._permissions_memo) >= ADMIN_MEMO:
+                self._permissions_memo.clear()
+            self._permissions_memo[key] = found
+        return list(found)
 
     def admin(self, principal: Principal, permission: str) -> None:
         """``PermissionDenied`` unless the built-in policies permit ``permission``; a denial
