@@ -10,6 +10,7 @@ import secrets
 import httpx
 import pytest
 
+from tests.support.browser import follow_authorize, sign_in
 from tests.support.factories import PASSWORD, Account, bearer_for, create_user
 
 
@@ -28,7 +29,8 @@ def member(cli_server, register, make_limen):
     assert joined.status_code == 200, joined.text
     limen = make_limen(cli_server, "ana")
     limen.login(Account(ana.email, PASSWORD, ""))
-    return {"limen": limen, "mine": mine, "other": other}
+    fresh = make_limen(cli_server, "ana-browser")
+    return {"limen": limen, "fresh": fresh, "ana": ana, "mine": mine, "other": other}
 
 
 def me(limen) -> dict:
@@ -69,3 +71,35 @@ def test_usage_errors_exit_2(member):
     limen = member["limen"]
     assert limen.run("org", "switch").returncode == 2
     assert limen.run("org", "switch", member["mine"], "--none").returncode == 2
+
+
+def browser_login(member, cli_server, org: str):
+    running = member["fresh"].start("login", "--browser", "--no-browser", "--org", org)
+    url = running.wait_for(r"^\s+(http\S+/oauth/authorize\?\S+)").group(1)
+    with httpx.Client(timeout=30) as http:
+        sign_in(http, cli_server.url, member["ana"].email, member["ana"].password)
+        httpx.get(follow_authorize(http, url), timeout=30)  # the loopback listener gets it
+    return url, running
+
+
+def test_browser_login_into_an_org(member, cli_server):
+    url, running = browser_login(member, cli_server, member["mine"])
+    assert f"organization={member['mine']}" in url
+    assert running.finish() == 0, running.output
+    assert me(member["fresh"])["org"] == member["mine"]
+
+
+@pytest.mark.parametrize("which", ["other", "unknown"])
+def test_browser_login_into_an_org_one_is_not_in_saves_nothing(member, cli_server, which):
+    asked = {"other": member["other"], "unknown": "nope-nope"}[which]
+    _, running = browser_login(member, cli_server, asked)
+    assert running.finish() != 0
+    assert "not a member" in running.output and "access_denied" in running.output
+    assert member["fresh"].run("status").returncode == 3
+
+
+def test_org_is_for_the_browser_login_only(member):
+    refused = member["fresh"].run(
+        "login", "--password", "--user", member["ana"].email, "--org", member["mine"]
+    )
+    assert refused.returncode == 2 and "limen org switch" in refused.stderr
