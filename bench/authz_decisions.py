@@ -7,7 +7,9 @@ against Cedar over the whole set, with 10,000 policies and 100,000 entities.
 The organisation: 1,000 teams of people, 2,000 projects with folders and files; 9,990
 template links ("team T reads project P") and a few static policies (admins, a forbid on
 secret projects). Requests are random member/file reads. Prints p50/p99 per decision, and
-the same for Cedar given the full set and every entity (what slicing saves).
+the same for Cedar given the full set and every entity (what slicing saves); and Limen's own
+admin checks (what ``require(permission)`` costs): the kept decision, and the engine deciding
+it afresh on the built-in set.
 """
 
 from __future__ import annotations
@@ -25,8 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cedarpy
 
+from webapp.authz import admin
 from webapp.authz import schema as cs
+from webapp.authz.decisions import DecisionPoint
 from webapp.authz.engine import Member, Request, Snapshot, policy_table
+from webapp.identity.principal import Principal
+from webapp.identity.rbac import PERMISSIONS
 
 ORG = "bench"
 SCHEMA: dict[str, Any] = {
@@ -138,6 +144,28 @@ def whole_set(snapshot: Snapshot, requests: list[Request]) -> dict[str, float]:
     return percentiles(samples)
 
 
+def admin_checks(rng: random.Random, n: int) -> dict[str, dict[str, float]]:
+    """``require(permission)``'s decision for callers of every role, kept and afresh."""
+    point = DecisionPoint(None, None, None)  # type: ignore[arg-type]  (no organisation used)
+    callers = [
+        Principal(f"u{i}", roles, frozenset(PERMISSIONS), "password", "access_token")
+        for i, roles in enumerate([("admin",), ("analyst",), ("service",), ("admin", "analyst")])
+    ]
+    asks = [(rng.choice(callers), rng.choice(PERMISSIONS)) for _ in range(n)]
+    kept, fresh = [], []
+    for principal, permission in asks:
+        start = time.perf_counter()
+        point.admin_allows(principal, permission)
+        kept.append(time.perf_counter() - start)
+    system = admin.system_snapshot()
+    for principal, permission in asks[:1000]:
+        start = time.perf_counter()
+        _, given = admin.caller(principal)
+        system.decide(admin.request(principal, permission, True), given)
+        fresh.append(time.perf_counter() - start)
+    return {"kept": percentiles(kept), "engine": percentiles(fresh)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policies", type=int, default=10_000)
@@ -166,6 +194,7 @@ def main() -> None:
         "decision_whole_set": whole,
         "allowed_share": round(allowed / len(requests), 3),
         "goal_p99_us": 300,
+        "limen_admin_check": admin_checks(rng, args.requests),
     }
     print(json.dumps(result, indent=2))
     if args.json:

@@ -88,10 +88,14 @@ def refresh(
     refresh_token: str,
     client_id: str,
     auth: httpx.Auth | None = None,
+    organization: str | None = None,
 ) -> dict[str, Any]:
     """Spend a (rotating) refresh token as the client it was issued to; a refused one ends
-    the session (the caller adds how to log in again)."""
+    the session (the caller adds how to log in again). ``organization`` asks the new tokens
+    to act in that organisation ("": in none); not being a member is ``Forbidden``."""
     data = client_form(client_id, auth, grant_type="refresh_token", refresh_token=refresh_token)
+    if organization is not None:
+        data["organization"] = organization
     try:
         return token_request(metadata, http, data, auth)
     except OAuthError as exc:
@@ -105,6 +109,10 @@ def refresh(
                 f"{exc.description or exc.error}",
                 "If this client is a plugin's, check its credentials; else ask the server's "
                 "administrator.",
+            ) from exc
+        if organization is not None and exc.error == "invalid_request":
+            raise Forbidden(
+                exc.description or exc.error, "`limen org list` shows your organisations."
             ) from exc
         raise
 

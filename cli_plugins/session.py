@@ -14,7 +14,7 @@ from .config import Settings, same_server
 from .console import Console
 from .credentials import Credentials, CredentialStore, refresh_lock
 from .discovery import Metadata, discover
-from .errors import AuthRequired, LimenError, login_command
+from .errors import AuthRequired, LimenError, UsageError, login_command
 from .http import check
 from .output import when
 from .providers import LoginContext
@@ -143,33 +143,61 @@ class TokenManager:
             hint,
         )
 
-    def _renew(self, creds: Credentials) -> Credentials | None:
-        """Spend the refresh token as the client it was issued to (authenticated the way its
-        provider says), else ask the provider for new credentials (client credentials)."""
-        if creds.refresh_token:
-            client_id = creds.client_id or oauth.CLI_CLIENT_ID
-            try:
-                body = oauth.refresh(
-                    self.metadata(),
-                    self.http,
-                    creds.refresh_token,
-                    client_id,
-                    self.client_auth(creds),
-                )
-            except AuthRequired as exc:
-                raise exc.with_login_hint(self.profile) from exc
-            body.setdefault("refresh_token", creds.refresh_token)
-            renewed = Credentials.from_token_response(
-                body,
-                provider=creds.provider,
-                server=creds.server,
-                kind=creds.kind,
-                client_id=client_id,
-                subject=creds.subject,
-                email=creds.email,
+    def switch_org(self, organization: str) -> Credentials:
+        """Renew the stored session asking it to act in ``organization`` ("": in none); the
+        server checks the membership (``Forbidden`` if not a member). Stored like a renewal."""
+        env = self.env_credential()
+        if env is not None:
+            raise UsageError(
+                f"The credential comes from {env.variable}: there is no stored session to switch.",
+                "Unset it and log in (`limen login`), then switch.",
             )
-            renewed.session_id = renewed.session_id or creds.session_id
+        with refresh_lock(self.settings.config_dir, self.profile):
+            creds = self.require_stored()
+            if not creds.refresh_token:
+                raise UsageError(
+                    f"Profile {self.profile!r} holds {creds.kind} credentials, which act for a "
+                    "service, not a person in an organisation.",
+                    "Log in as yourself (`limen login --browser` or `--device`), then switch.",
+                )
+            renewed = self._refresh(creds, organization)
+            self.store.save(self.profile, renewed)
             return renewed
+
+    def _refresh(self, creds: Credentials, organization: str | None = None) -> Credentials:
+        """Spend the refresh token as the client it was issued to (authenticated the way its
+        provider says)."""
+        assert creds.refresh_token
+        client_id = creds.client_id or oauth.CLI_CLIENT_ID
+        try:
+            body = oauth.refresh(
+                self.metadata(),
+                self.http,
+                creds.refresh_token,
+                client_id,
+                self.client_auth(creds),
+                organization,
+            )
+        except AuthRequired as exc:
+            raise exc.with_login_hint(self.profile) from exc
+        body.setdefault("refresh_token", creds.refresh_token)
+        renewed = Credentials.from_token_response(
+            body,
+            provider=creds.provider,
+            server=creds.server,
+            kind=creds.kind,
+            client_id=client_id,
+            subject=creds.subject,
+            email=creds.email,
+        )
+        renewed.session_id = renewed.session_id or creds.session_id
+        return renewed
+
+    def _renew(self, creds: Credentials) -> Credentials | None:
+        """Spend the refresh token as the client it was issued to, else ask the provider for
+        new credentials (client credentials)."""
+        if creds.refresh_token:
+            return self._refresh(creds)
         info = self._providers().get(creds.provider)
         if info is None:
             return None

@@ -163,7 +163,9 @@ def current_principal(optional: bool = False) -> Principal | None:
 
 
 def require(permission: str) -> Callable[[F], F]:
-    """Guard a view: the caller must be authenticated and hold ``permission``."""
+    """Guard a view: the caller must be authenticated and hold ``permission``, as decided by
+    the one decision point on the built-in ``Limen`` policies (``webapp.authz.admin``)."""
+    known_permission(permission)
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -172,13 +174,20 @@ def require(permission: str) -> Callable[[F], F]:
             assert principal is not None
             if principal.credential == "cookie":
                 protect_cookie_request()  # a browser's cookie: writes need the CSRF token
-            rbac.check(principal, permission)
+            identity().authz.admin(principal, permission)  # Cedar, on Limen's own policies
             return view(*args, **kwargs)
 
         wrapper.required_permission = permission  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def known_permission(permission: str) -> None:
+    """A guard naming a permission the role table does not know fails when the view is
+    declared (at start-up), not as a 500 when it is called."""
+    if permission not in rbac.PERMISSIONS:
+        raise ValueError(f"{permission!r} is not a Limen permission (webapp/identity/rbac.py).")
 
 
 # -- bodies ------------------------------------------------------------------------------------

@@ -372,6 +372,8 @@ class AuthorizationCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The session the first exchange created: revoked if the code is ever replayed.
     session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The organisation the sign-in asked to act in (``organization``): the tokens' ``org``.
+    org: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class DeviceCode(Base):

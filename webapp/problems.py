@@ -122,6 +122,8 @@ def from_identity_error(exc: ie.IdentityError) -> Problem:
         return Problem(400, "link-invalid", "Link not valid", exc.detail)
     if isinstance(exc, ie.AccountDisabled):
         return Problem(403, "account-disabled", "Account disabled", exc.detail)
+    if isinstance(exc, ie.NotAMember):
+        return Problem(403, "not-a-member", "Not a member of that organisation", exc.detail)
     if isinstance(exc, ie.PermissionDenied):
         headers = {}
         if exc.permission:

@@ -60,6 +60,8 @@ class LoginRequest(Strict):
 
 class RefreshRequest(Strict):
     refresh_token: str | None = Field(None, min_length=1, max_length=200)
+    # Switch the session to act in this organisation ("": in none); see docs/authorization.md.
+    organization: str | None = Field(None, max_length=64)
 
 
 class LogoutRequest(Strict):
@@ -116,6 +118,20 @@ class MeResponse(Out):
     amr: list[str] = []
     acr: str | None = None
     auth_time: int | None = None
+    # The organisation the session acts in (the token's org claim); see GET /me/orgs.
+    org: str | None = None
+
+
+class MyOrg(Out):
+    id: str
+    name: str
+    teams: list[str]
+    current: bool  # the organisation this credential acts in (its org claim)
+
+
+class MyOrgList(Out):
+    items: list[MyOrg]
+    current: str | None
 
 
 class ApiKeyCreate(Strict):

@@ -15,6 +15,7 @@ from .authz import authz, policy
 from .keys import keys
 from .login import login
 from .logout import logout
+from .orgs import org
 from .plugins import plugins
 from .profiles import profiles
 from .providers import providers
@@ -32,6 +33,7 @@ BUILTIN_COMMANDS = (
     keys,
     authz,
     policy,
+    org,
     profiles,
     providers,
     plugins,

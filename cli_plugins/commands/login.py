@@ -69,6 +69,11 @@ def _options(kw: dict[str, Any]) -> dict[str, Any]:
 @click.option(
     "--user", metavar="EMAIL", help="Sign in as this account (login_hint); refuse others."
 )
+@click.option(
+    "--org",
+    metavar="ORG",
+    help="Act in this organisation (browser; others: `limen org switch` after logging in).",
+)
 @click.option("--port", type=click.IntRange(1, 65535), help="Fixed loopback port (browser).")
 @click.option("--paste", is_flag=True, help="Paste the final redirect URL instead of a listener.")
 @click.option("--no-browser", is_flag=True, help="Print the sign-in URL; do not open a browser.")
@@ -133,6 +138,11 @@ def login(**kw: Any) -> None:
             "not (a device approval inherits the browser's sign-in; keys and services have "
             "none).",
             "Use `limen login --browser` or `limen login --password` with them.",
+        )
+    if options.get("org") and name != "browser":
+        raise UsageError(
+            f"--org asks the browser sign-in for an organisation; {name!r} logins do not take it.",
+            "Log in, then run `limen org switch ORG`.",
         )
     if not chosen and not rt.console.interactive and _waits_for_nobody_here(rt, info.provider):
         raise _nobody_here(name)

@@ -113,6 +113,8 @@ class BrowserProvider(Provider):
             if context.option("user"):
                 params["login_hint"] = context.option("user")
             params.update(fresh_sign_in(context))
+            if context.option("org"):  # the tokens' org claim; members only (docs/cli.md)
+                params["organization"] = context.option("org")
             return authorize_url(metadata.endpoint("authorization_endpoint"), params)
 
         if context.option("paste"):

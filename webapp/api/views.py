@@ -8,7 +8,6 @@ from flask import Response, current_app, jsonify
 
 from webapp.extensions import identity
 from webapp.http import current_principal, parse_body, request_meta, require
-from webapp.identity import rbac
 from webapp.identity.delegation import Holder
 from webapp.identity.errors import NotFound
 from webapp.models import ApiKey, User
@@ -22,6 +21,8 @@ from webapp.schemas import (
     ApiKeyRotate,
     ApiKeySecret,
     MeResponse,
+    MyOrg,
+    MyOrgList,
 )
 
 from . import bp
@@ -71,7 +72,7 @@ def me() -> Response:
         display_name=display_name,
         roles=list(principal.roles),
         scopes=sorted(principal.scopes),
-        permissions=sorted(rbac.effective_permissions(principal)),
+        permissions=identity().authz.admin_permissions(principal),
         client_id=principal.client_id,
         session_id=principal.sid,
         auth_method=principal.auth_method,
@@ -81,8 +82,27 @@ def me() -> Response:
         amr=list(principal.amr),
         acr=principal.acr,
         auth_time=principal.auth_time,
+        org=principal.org,
     )
     # Serialized by pydantic straight to JSON: this is the hottest endpoint there is.
+    return Response(body.model_dump_json(), mimetype="application/json")
+
+
+@bp.get("/me/orgs")
+@documented(
+    "The organisations you belong to, and which one this credential acts in",
+    responses={200: MyOrgList},
+)
+@require("profile")
+def my_orgs() -> Response:
+    """Your memberships with your teams; ``current`` is the token's ``org`` claim."""
+    principal = current_principal()
+    assert principal is not None
+    items = [
+        MyOrg(id=org.id, name=org.name, teams=list(teams), current=org.id == principal.org)
+        for org, teams in identity().policies.memberships(principal.sub)
+    ]
+    body = MyOrgList(items=items, current=principal.org)
     return Response(body.model_dump_json(), mimetype="application/json")
 
 

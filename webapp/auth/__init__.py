@@ -182,7 +182,7 @@ def refresh() -> Response:
         )
     if from_cookie:
         protect_cookie_request()
-    tokens = identity().refresh(token, request_meta())
+    tokens = identity().refresh(token, request_meta(), organization=body.organization)
     # Cookies follow every rotation, so a browser never holds a spent refresh token.
     return _token_response(tokens)
 

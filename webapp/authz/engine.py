@@ -181,17 +181,19 @@ class Snapshot:
         return found
 
     # -- a request -------------------------------------------------------------------------
-    def ancestors(self, uid: Uid) -> set[Uid]:
-        """``uid`` and everything it is transitively in."""
+    def ancestors(self, uid: Uid, given: dict[Uid, dict[str, Any]] | None = None) -> set[Uid]:
+        """``uid`` and everything it is transitively in (``given``: the request's own
+        entities, looked up before the snapshot's)."""
         seen = {uid}
         todo = [uid]
         while todo:
-            entity = self.entities.get(todo.pop())
+            key = todo.pop()
+            entity = given.get(key) if given and key in given else self.entities.get(key)
             for parent in entity["parents"] if entity else ():
-                key = (parent["type"], parent["id"])
-                if key not in seen:
-                    seen.add(key)
-                    todo.append(key)
+                up = (parent["type"], parent["id"])
+                if up not in seen:
+                    seen.add(up)
+                    todo.append(up)
         return seen
 
     def check(self, request: Request) -> None:
@@ -258,20 +260,24 @@ class Snapshot:
                 self._slices.popitem(last=False)
         return parsed
 
-    def entity_slice(self, uids: set[Uid]) -> list[dict[str, Any]]:
+    def entity_slice(
+        self, uids: set[Uid], given: dict[Uid, dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
         """The entities Cedar gets: these, plus those their attributes point at."""
-        chosen = {uid: self.entities[uid] for uid in uids if uid in self.entities}
+        known = {**self.entities, **given} if given else self.entities
+        chosen = {uid: known[uid] for uid in uids if uid in known}
         for entity in list(chosen.values()):
             for ref in _entity_refs(entity.get("attrs") or {}):
                 if ref in self.entities:
                     chosen.setdefault(ref, self.entities[ref])
         return list(chosen.values())
 
-    def decide(self, request: Request) -> Decision:
-        """Cedar's decision on ``request`` over the slice that can apply to it."""
+    def decide(self, request: Request, given: dict[Uid, dict[str, Any]] | None = None) -> Decision:
+        """Cedar's decision on ``request`` over the slice that can apply to it; ``given`` are
+        entities the request brings itself (Limen's own checks: the caller and its roles)."""
         self.check(request)
-        principal = self.ancestors(request.principal)
-        resource = self.ancestors(request.resource)
+        principal = self.ancestors(request.principal, given)
+        resource = self.ancestors(request.resource, given)
         ids = self.applicable(principal, request.action, resource)
         result = cedarpy.is_authorized(
             {
@@ -281,7 +287,7 @@ class Snapshot:
                 "context": request.context,
             },
             self.policy_set(ids),
-            self.entity_slice(principal | resource),
+            self.entity_slice(principal | resource, given),
             schema=self.schema.parsed,
         )
         errors = list(result.diagnostics.errors)

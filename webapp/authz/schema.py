@@ -66,7 +66,11 @@ def check_schema(schema: Any) -> CheckedSchema:
     if LIMEN in schema:
         message = f"The '{LIMEN}' namespace is Limen's own; declare your types elsewhere."
         raise PolicyInvalid(message, [{"message": message}])
-    merged = {**schema, LIMEN: BUILTIN_NAMESPACE}
+    return checked({**schema, LIMEN: BUILTIN_NAMESPACE})
+
+
+def checked(merged: dict[str, Any]) -> CheckedSchema:
+    """Have Cedar parse a complete schema and collect the entity types and actions it names."""
     try:
         parsed = cedarpy.Schema.from_json_str(json.dumps(merged))
     except (ValueError, TypeError) as exc:

@@ -117,8 +117,26 @@ class PolicyStore:
                 teams[email].append(team)
         return [Member(email, tuple(t)) for email, t in teams.items()]
 
+    def memberships(self, user_id: str) -> list[tuple[AuthzOrg, tuple[str, ...]]]:
+        """The organisations a person belongs to, by id, each with their teams there."""
+        rows = self._db.execute(
+            select(AuthzOrg, AuthzMembership.team)
+            .join(AuthzMembership, AuthzMembership.org_id == AuthzOrg.id)
+            .where(AuthzMembership.user_id == user_id)
+            .order_by(AuthzOrg.id, AuthzMembership.team)
+        )
+        found: dict[str, tuple[AuthzOrg, list[str]]] = {}
+        for org, team in rows:
+            entry = found.setdefault(org.id, (org, []))
+            if team:
+                entry[1].append(team)
+        return [(org, tuple(teams)) for org, teams in found.values()]
+
     def is_member(self, org_id: str, user_id: str) -> bool:
-        """True if the active person ``user_id`` belongs to the organisation (any team)."""
+        """True if the active person ``user_id`` belongs to the organisation (any team; one
+        indexed read); malformed ids are not organisations."""
+        if not ORG_ID.match(org_id):
+            return False
         found = self._db.scalar(
             select(AuthzMembership.user_id)
             .join(User, User.id == AuthzMembership.user_id)

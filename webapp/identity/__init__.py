@@ -30,10 +30,17 @@ from .clients import ClientRegistry
 from .consents import Consents
 from .credential_rotation import CredentialRotation
 from .crypto import derive_fernet
+from .db import after_commit
 from .delegation import Holder, hand_on
 from .emails import EmailPolicy
 from .end_session import EndSession
-from .errors import EmailNotVerified, InvalidCredentials, InvalidRefreshToken, MfaRequired
+from .errors import (
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    MfaRequired,
+    NotAMember,
+)
 from .key_lifecycle import KeyLifecycle
 from .key_usage import KeyUsage
 from .lockout import UnknownAddressLockout
@@ -358,16 +365,55 @@ class Identity:
         *,
         client_id: str | None = None,
         scope: str | None = None,
+        organization: str | None = None,
     ) -> TokenSet:
         """Rotate a refresh token: ``client_id``'s at /oauth/token (already authenticated),
         or with none, a portal or CLI session's at /auth/refresh. ``scope`` may narrow the new
-        access token, never widen it (RFC 6749 §6)."""
+        access token, never widen it (RFC 6749 §6). ``organization`` switches the session to
+        act in that organisation (``""``: in none); ``NotAMember`` unless the person is in it."""
         clients = FIRST_PARTY_REFRESH if client_id is None else frozenset({client_id})
         return self.tokens.refresh(
-            refresh_token, lambda family: self._current_grant(family, scope), meta, clients=clients
+            refresh_token,
+            lambda family: self._current_grant(family, scope, organization),
+            meta,
+            clients=clients,
         )
 
-    def _current_grant(self, family: RefreshFamily, scope: str | None) -> Grant:
+    def _session_org(
+        self, family: RefreshFamily, current: str | None, asked: str | None
+    ) -> str | None:
+        """The organisation the refreshed tokens act in: the one asked for (a member's only),
+        else the session's own while the person is still a member of it. A membership that
+        ended drops the organisation from the session (never a token for a stale one)."""
+        user_id = family.user_id or ""
+        if asked is not None:
+            if asked and not self.policies.is_member(asked, user_id):
+                raise NotAMember(
+                    f"You are not a member of an organisation {asked[:64]!r} (or there is no "
+                    "such organisation); `limen org list` or GET /api/v1/me/orgs shows yours."
+                )
+            org = asked or None
+        elif current and self.policies.is_member(current, user_id):
+            org = current
+        else:
+            org = None
+        if org != current:
+            sid = family.session_id
+            after_commit(self.db, lambda: self.sessions.set_org(sid, org), "session org")
+            self.audit.record(
+                "session.org_changed",
+                user_id=family.user_id,
+                client_id=family.client_id,
+                session_id=sid,
+                org=org,
+                previous=current,
+                outcome="switched" if asked is not None else "membership_ended",
+            )
+        return org
+
+    def _current_grant(
+        self, family: RefreshFamily, scope: str | None, organization: str | None = None
+    ) -> Grant:
         """Who the family belongs to now (roles may have changed, the user may be disabled),
         and the part of its scope asked for: never more than the family was granted."""
         user = self.db.get(User, family.user_id) if family.user_id else None
@@ -388,6 +434,7 @@ class Identity:
             client_id=family.client_id or FIRST_PARTY_CLIENT,
             auth_method=str(session.get("method", "password")),
             auth=AuthContext.from_record(session),  # a refresh is not a new sign-in
+            org=self._session_org(family, _text(session.get("org")), organization),
         )
 
     def logout(self, sid: str, principal_sub: str | None, meta: RequestMeta) -> bool:
@@ -395,3 +442,7 @@ class Identity:
         return self.revocation.revoke_session(
             sid, reason="logout", event="logout", actor=principal_sub, meta=meta
         )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -76,6 +76,13 @@ class RefreshReuseDetected(InvalidRefreshToken):
     code = "invalid_grant"
 
 
+class NotAMember(IdentityError):
+    """A session asked to act in an organisation the person does not belong to (or that does
+    not exist: the two are not told apart, so names cannot be probed)."""
+
+    code = "not_a_member"
+
+
 class PermissionDenied(IdentityError):
     """The principal may not do this; ``permission`` names what is missing."""
 

@@ -76,9 +76,11 @@ class OAuthService:
         method: str,
         auth: AuthContext | None = None,
         approved_in: str | None = None,
+        org: str | None = None,
     ) -> Grant:
         """A code or device grant: what was approved, within what the user's roles allow now,
-        carrying the approving session's authentication context ``auth`` and its id."""
+        carrying the approving session's authentication context ``auth`` and its id, and the
+        organisation ``org`` the sign-in asked to act in (its membership already checked)."""
         return Grant(
             subject=user.id,
             user_id=user.id,
@@ -88,6 +90,7 @@ class OAuthService:
             auth_method=method,
             auth=auth,
             approved_in=approved_in,
+            org=org,
         )
 
     @staticmethod

@@ -79,9 +79,11 @@ class AuthorizationCodes:
         code_challenge_method: str,
         auth: AuthContext | None,
         auth_session_id: str | None,
+        org: str | None = None,
     ) -> None:
         """Store a code Authlib generated, as its digest, with the approving session's
-        authentication context (what the tokens it buys will say about the sign-in)."""
+        authentication context (what the tokens it buys will say about the sign-in) and the
+        organisation the sign-in asked to act in."""
         now = self._clock()
         self._db.add(
             AuthorizationCode(
@@ -97,6 +99,7 @@ class AuthorizationCodes:
                 auth_session_id=auth_session_id,
                 **context_columns(auth),
                 expires_at=now + CODE_TTL,
+                org=org,
             )
         )
 

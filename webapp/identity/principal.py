@@ -26,6 +26,9 @@ class Principal:
     amr: tuple[str, ...] = ()
     acr: str | None = None
     auth_time: int | None = None
+    # The organisation the session acts in (the token's ``org`` claim); None for API keys
+    # and services.
+    org: str | None = None
     # When this verification stops holding (exp; an API key's expiry or grace end): the most
     # a cached copy may be reused for.
     valid_until: datetime | None = field(default=None, compare=False)

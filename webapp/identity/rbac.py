@@ -1,15 +1,14 @@
 """Authorization as data: which permission each role grants.
 
 Token and API-key scopes are permission names; what a principal may do is the intersection of
-what its roles grant and what its credential's scopes allow.
+what its roles grant and what its credential's scopes allow. This table is the one source: the
+built-in Cedar policies that decide every admin check (``webapp.authz.admin``) are written from
+it, and delegation reads it to bound what a credential may hand on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from .errors import PermissionDenied
-from .principal import Principal
 
 ANALYST = "analyst"
 ADMIN = "admin"
@@ -51,27 +50,3 @@ def permissions_for(roles: Iterable[str]) -> frozenset[str]:
     for role in roles:
         granted |= ROLE_PERMISSIONS.get(role, frozenset())
     return granted
-
-
-def effective_permissions(principal: Principal) -> frozenset[str]:
-    """What the principal may do: what its roles grant, narrowed by its scopes."""
-    return permissions_for(principal.roles) & principal.scopes
-
-
-def has_permission(principal: Principal, permission: str) -> bool:
-    """True if the principal's roles grant ``permission`` and its scopes allow it."""
-    return permission in effective_permissions(principal)
-
-
-def check(principal: Principal, permission: str) -> None:
-    """``PermissionDenied`` unless the principal has ``permission``; the detail says
-    whether the role or the credential's scopes are what is missing."""
-    if not has_permission(principal, permission):
-        if permission in permissions_for(principal.roles):
-            detail = (
-                f"This credential lacks the scope '{permission}'. Use a token or API key "
-                f"issued with '{permission}'."
-            )
-        else:
-            detail = f"Your role does not grant '{permission}'. Ask an administrator."
-        raise PermissionDenied(detail, permission=permission)

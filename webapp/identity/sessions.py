@@ -37,9 +37,11 @@ class SessionStore:
         expires_at: datetime,
         now: datetime,
         auth: AuthContext | None = None,
+        org: str | None = None,
     ) -> None:
         """Write the live record: who, for which client, by which door (``method``), until
-        when, and the person's authentication context (``auth_time``, ``amr``, ``acr``)."""
+        when, the person's authentication context (``auth_time``, ``amr``, ``acr``) and the
+        organisation the session acts in (``org``)."""
         ttl = max(1, int((expires_at - now).total_seconds()))
         record: dict[str, Any] = {
             "uid": user_id,
@@ -49,6 +51,8 @@ class SessionStore:
         }
         if auth is not None:
             record.update(auth.to_record())
+        if org is not None:
+            record["org"] = org
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(KEY.format(sid=sid), json.dumps(record), ex=ttl)
         if user_id:
@@ -62,6 +66,19 @@ class SessionStore:
         """Session ``sid``'s record, or None if it is gone."""
         raw = cast(bytes | None, self._redis.get(KEY.format(sid=sid)))
         return json.loads(raw) if raw else None
+
+    def set_org(self, sid: str, org: str | None) -> None:
+        """Change the organisation session ``sid`` acts in (None: none); the record keeps its
+        expiry, and a session already gone stays gone."""
+        key = KEY.format(sid=sid)
+        record = self.get(sid)
+        if record is None:
+            return
+        if org is None:
+            record.pop("org", None)
+        else:
+            record["org"] = org
+        self._redis.set(key, json.dumps(record), keepttl=True, xx=True)
 
     def exists(self, sid: str) -> bool:
         """True if session ``sid`` is live."""

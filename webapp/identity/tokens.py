@@ -113,6 +113,9 @@ class Grant:
     # The sign-in session that approved this grant (a code or a device approval): this
     # session ends when that one does, unless granted offline_access (see revocation).
     approved_in: str | None = None
+    # The organisation the session acts in (the ``org`` claim): kept in the session record,
+    # chosen with a refresh that asks for it, a membership checked whenever it is issued.
+    org: str | None = None
 
 
 class TokenService:
@@ -209,6 +212,7 @@ class TokenService:
             expires_at=expires_at,
             now=now,
             auth=grant.auth,
+            org=grant.org,
         )
         # Should the boundary roll back instead of committing, no token went out: drop the record.
         undo = self._sessions.delete
@@ -289,6 +293,8 @@ class TokenService:
         }
         if grant.auth is not None:  # auth_time, amr (an RFC 8176 array) and acr
             claims.update(grant.auth.to_record())
+        if grant.org is not None:
+            claims["org"] = grant.org
         header = {"alg": alg, "kid": kid, "typ": ACCESS_TOKEN_TYP}
         return jwt.encode(header, claims, key, algorithms=[alg]), exp
 

@@ -98,4 +98,5 @@ class Verifier:
             amr=tuple(str(m) for m in amr) if isinstance(amr, list) else (),
             acr=claims["acr"] if isinstance(claims.get("acr"), str) else None,
             auth_time=claims["auth_time"] if isinstance(claims.get("auth_time"), int) else None,
+            org=claims["org"] if isinstance(claims.get("org"), str) else None,
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
@@ -28,6 +29,7 @@ from webapp.scope_text import scope_descriptions
 from webapp.security import allow_form_action, redirect_origin
 
 from .discovery import wellknown
+from .grants.refresh import describable
 from .oidc import user_info
 from .prompts import AuthnRequest, sign_in_again_target
 from .request_objects import authorization_params
@@ -93,6 +95,19 @@ def authorize() -> Any:
         if "none" in prompts:  # OIDC Core 3.1.2.6: never a page; the client learns why
             return _authorization_error(LoginRequiredError(redirect_uri=grant.redirect_uri))
         return redirect(url_for("portal.login", next=sign_in_again_target(request.full_path, now)))
+    # The organisation the tokens will act in (the org claim): only one the person is in.
+    org = str(grant.request.payload.data.get("organization") or "").strip() or None
+    if org is not None and not identity().policies.is_member(org, user.id):
+        return _authorization_error(
+            AccessDeniedError(
+                description=describable(
+                    f"You are not a member of an organisation {org[:64]!r} (or there is no "
+                    "such organisation)."
+                ),
+                redirect_uri=grant.redirect_uri,
+            )
+        )
+    grant.request.org = org
     # What may be approved is what the approving session holds itself (identity.delegation);
     # the code carries how that session signed in (auth_time, amr, acr) and which it was.
     grant.request.approver = Holder.of(principal, user.role_names)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
 from webapp.extensions import identity
 from webapp.http import request_meta
 from webapp.identity.auth_context import AuthContext
@@ -30,18 +32,25 @@ def generate_token(
     include_refresh_token: bool = True,
     auth: AuthContext | None = None,
     approved_in: str | None = None,
+    org: str | None = None,
 ) -> dict[str, Any]:
     """Every OAuth grant's tokens come from here, via identity.tokens: a new Limen session for
     a person's grant (carrying ``auth``, how they authenticated when they approved it); the
-    client's current service session for client_credentials."""
+    client's current service session for client_credentials. ``org``: the organisation the
+    sign-in asked for, its membership checked again now (``invalid_grant`` once it ended)."""
     ident = identity()
     scopes = ident.clients.allowed_scopes(client.row, scope)
     if user is None:
         grant = ident.oauth.service_grant(client.row, scopes)
         tokens = ident.tokens.service_tokens(grant, request_meta())
     else:
+        if org is not None and not ident.policies.is_member(org, user.id):
+            raise InvalidGrantError(
+                f"The person is no longer a member of organisation {org!r}; start the sign-in "
+                "again (without it, or with another organisation)."
+            )
         grant = ident.oauth.user_grant(
-            user, client.row, scopes, grant_type_name(grant_type), auth, approved_in
+            user, client.row, scopes, grant_type_name(grant_type), auth, approved_in, org
         )
         with_refresh = (
             include_refresh_token
@@ -101,6 +110,7 @@ class ApprovedGrantTokens(ABC):
             include_refresh_token,
             auth=code_context(row),
             approved_in=row.auth_session_id,
+            org=row.org if isinstance(row, AuthorizationCode) else None,
         )
 
 

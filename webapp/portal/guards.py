@@ -13,7 +13,8 @@ from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
 
 from webapp.browser import portal_principal
-from webapp.identity import rbac
+from webapp.extensions import identity
+from webapp.http import known_permission
 
 F = TypeVar("F", bound=Callable[..., Any])
 htmx = HTMX()
@@ -22,13 +23,16 @@ htmx = HTMX()
 def page(permission: str | None = None) -> Callable[[F], F]:
     """A portal view for signed-in people; with ``permission``, a 403 page for others."""
 
+    if permission is not None:
+        known_permission(permission)
+
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user, principal = portal_principal()
             g.user, g.principal = user, principal
             if permission is not None:
-                rbac.check(principal, permission)
+                identity().authz.admin(principal, permission)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -38,7 +42,7 @@ def page(permission: str | None = None) -> Callable[[F], F]:
 
 def can(permission: str) -> bool:
     principal = g.get("principal")
-    return principal is not None and rbac.has_permission(principal, permission)
+    return principal is not None and identity().authz.admin_allows(principal, permission)
 
 
 def render(template: str, block: str | None = None, **context: Any) -> str:

@@ -117,6 +117,7 @@ class AuthorizationCodeGrant(ApprovedGrantTokens, grants.AuthorizationCodeGrant)
             # the approving session and how the person authenticated (set by the view)
             auth=request.auth_context,
             auth_session_id=request.auth_session_id,
+            org=getattr(request, "org", None),  # checked by the authorize view
         )
 
     def approval(self) -> AuthorizationCode:

@@ -53,9 +53,12 @@ class RefreshTokenGrant(grants.BaseGrant, grants.TokenEndpointMixin):  # type: i
                 request_meta(),
                 client_id=client.get_client_id(),
                 scope=self.request.form.get("scope") or None,
+                organization=self.request.form.get("organization"),
             )
         except ie.InvalidRefreshToken as exc:
             raise InvalidGrantError(describable(exc.detail)) from exc
+        except ie.NotAMember as exc:  # a switch to an organisation the person is not in
+            raise InvalidRequestError(describable(exc.detail)) from exc
         except (ie.PermissionDenied, ie.PolicyViolation) as exc:  # wider than was granted
             raise InvalidScopeError(describable(exc.detail)) from exc
         self.request.limen_sid = tokens.session_id
