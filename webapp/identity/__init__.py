@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from webapp.authz.decisions import DecisionPoint
 from webapp.authz.store import PolicyStore
-from webapp.models import RefreshFamily, User, utcnow
+from webapp.models import RefreshFamily, Session, User, utcnow
 from webapp.settings import Settings
 
 from .account_mail import AccountMail
@@ -32,7 +32,13 @@ from .crypto import derive_fernet
 from .delegation import Holder, hand_on
 from .emails import EmailPolicy
 from .end_session import EndSession
-from .errors import EmailNotVerified, InvalidCredentials, InvalidRefreshToken, MfaRequired
+from .errors import (
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    InvalidToken,
+    MfaRequired,
+)
 from .key_lifecycle import KeyLifecycle
 from .key_usage import KeyUsage
 from .lockout import UnknownAddressLockout
@@ -342,6 +348,19 @@ class Identity:
             auth_method=str(session.get("method", "password")),
             auth=AuthContext.from_record(session),  # a refresh is not a new sign-in
         )
+
+    def why_signed_out(self, access_token: str) -> str | None:
+        """Why the session behind ``access_token`` (ours by its signature, expired or not)
+        was revoked: its ``revoked_reason``, or None if it was not, or the token is no token
+        of ours. Read only when a browser's session is found gone, to tell the person why."""
+        try:
+            claims = self.tokens.decode_access(access_token, expired_ok=True)
+        except InvalidToken:
+            return None
+        row = self.db.get(Session, claims["sid"])
+        if row is None or row.revoked_at is None or row.user_id != claims["sub"]:
+            return None
+        return row.revoked_reason or "revoked"
 
     def logout(self, sid: str, principal_sub: str | None, meta: RequestMeta) -> bool:
         """Revoke session ``sid`` as a logout; True if it was still live."""
