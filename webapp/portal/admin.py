@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import g, request
+from flask import g, request, url_for
 
 from webapp import jobs
 from webapp.extensions import identity, jobs_runtime
@@ -19,7 +19,7 @@ from webapp.identity.users import is_admin_lock
 from webapp.schemas import ClientCreate, ClientRotate, UserPatch
 
 from . import bp
-from .guards import page, render
+from .guards import ask_first, page, render
 
 OVERLAP_CHOICES = [
     ("0", "No overlap"),
@@ -28,6 +28,12 @@ OVERLAP_CHOICES = [
     ("604800", "7 days"),
 ]
 GRANTS = list(GRANT_TYPES)
+DESTRUCTIVE = {
+    "lock": "The person is signed out everywhere at once and cannot sign in until an "
+    "administrator unlocks the account.",
+    "disable": "The person is signed out everywhere at once, their API keys stop working and "
+    "they cannot sign in until the account is enabled again.",
+}
 
 
 def _page_arg() -> int:
@@ -64,6 +70,12 @@ def admin_user_action(user_id: str, action: str) -> Any:
     users, actor, meta = identity().users, g.user.id, request_meta()
     try:
         target = users.get(user_id)
+        roles_before = set(target.role_names)
+        back = url_for("portal.admin_users", q=request.form.get("q") or None)
+        if action in DESTRUCTIVE and (
+            asked := ask_first(DESTRUCTIVE[action], action.title(), back)
+        ):
+            return asked
         if action == "roles":
             patch = parse_form(UserPatch, {"roles": request.form.getlist("roles")})
             users.set_roles(
@@ -98,6 +110,9 @@ def admin_user_action(user_id: str, action: str) -> Any:
         "enable": "Enabled",
         "send-reset": "Sent a password reset link to",
     }[action]
+    if action == "roles" and set(target.role_names) != roles_before:
+        ended = " Their sessions were ended, so the change holds at once."
+        return users_page(message=f"{past} {target.email}.{ended}")
     return users_page(message=f"{past} {target.email}.")
 
 
@@ -182,6 +197,9 @@ def admin_rotate_client(client_id: str) -> Any:
 @bp.post("/admin/clients/<client_id>/delete")
 @page("clients:write")
 def admin_delete_client(client_id: str) -> Any:
+    what = "The client can no longer sign anyone in, and every token it holds stops working."
+    if asked := ask_first(what, "Delete the client", url_for("portal.admin_clients")):
+        return asked
     ident = identity()
     try:
         ident.clients.disable(client_id, actor=g.user.id, meta=request_meta())
@@ -218,6 +236,13 @@ def admin_signing_keys() -> Any:
 @page("signing-keys:write")
 def admin_rotate_keys() -> Any:
     emergency = request.form.get("emergency") == "on"
+    what = (
+        "The current signing key stops verifying at once: every session that holds a token "
+        "it signed is ended, and those people and programs must sign in again."
+    )
+    back = url_for("portal.admin_signing_keys")
+    if emergency and (asked := ask_first(what, "Rotate now and end those sessions", back)):
+        return asked
     try:
         jobs.enqueue_key_rotation(jobs_runtime(), now=emergency, actor=g.user.id)
     except Exception as exc:  # the queue is down: say so, change nothing
