@@ -179,7 +179,7 @@ class Identity:
             self.emails,
             settings.bootstrap_admins.split(","),
         )
-        self.users = UserDirectory(db, self.revocation, self.audit, clock, self.invalidation)
+        self.users = UserDirectory(db, self.revocation, self.audit, clock)
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
         self.consents = Consents(db, clock, self.revocation, self.audit)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)

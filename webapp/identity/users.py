@@ -22,7 +22,6 @@ from .principal import RequestMeta
 from .rbac import permissions_for
 from .revocation import Revocation
 from .sessions import SessionStore
-from .verify_cache import Invalidation
 
 # An administrator's lock has no end; it is stored as a date no timed lockout reaches.
 ADMIN_LOCK = datetime(9999, 12, 31, tzinfo=UTC)
@@ -66,13 +65,11 @@ class UserDirectory:
         revocation: Revocation,
         audit: AuditLog,
         clock: Callable[[], datetime],
-        invalidation: Invalidation,
     ) -> None:
         self._db = db
         self._revocation = revocation
         self._audit = audit
         self._clock = clock
-        self._invalidation = invalidation
 
     def search(self, text: str | None, page: int = 1, per_page: int = 25) -> Page:
         """Users whose email or name contains ``text``, by email, one page."""

@@ -185,6 +185,33 @@ def test_emergency_key_rotation_asks_first_with_javascript(portal, new_page, sho
     expect(page.get_by_text("Emergency rotation done")).to_have_count(0)
 
 
+def test_emergency_key_rotation_runs_once_confirmed_without_javascript(
+    make_database, start_server, new_page
+):
+    node = start_server(make_database("sqlite"))  # its own key ring: the rotation ends sessions
+    page = new_page(java_script_enabled=False)
+    sign_in(page, node, create_user(node, "admin"))
+    page.goto(f"{node.url}/admin/signing-keys")
+    page.get_by_label(re.compile("Emergency")).check()
+    page.get_by_role("button", name="Rotate now").click()
+    page.get_by_role("button", name="Rotate now and end those sessions").click()
+    expect(page.get_by_role("status")).to_contain_text("Emergency rotation done")
+
+
+def test_the_confirm_step_carries_hostile_fields_as_text(portal, new_page):
+    page = new_page()
+    sign_in(page, portal, create_user(portal))
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    answer = page.request.post(
+        f"{portal.url}/sessions/revoke-others",
+        form={"csrf_token": token, '"><script>alert(1)</script>': '"><img src=x>'},
+    )
+    assert answer.status == 200
+    body = answer.text()
+    assert "Are you sure?" in body
+    assert "<script>alert(1)</script>" not in body and "<img src=x>" not in body
+
+
 def test_a_forged_destructive_post_without_csrf_changes_nothing(portal, new_page):
     email = create_user(portal)
     page = new_page()
