@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from webapp.extensions import db
-from webapp.http import current_principal
+from flask import request
+
+from webapp.extensions import db, identity
+from webapp.http import access_cookie_name, current_principal
 from webapp.identity import Principal
 from webapp.identity import errors as ie
 from webapp.models import User
@@ -27,18 +29,21 @@ def asks_fresh_sign_in(target: str) -> bool:
 
 
 class SignInRequired(Exception):
-    """No usable portal session; ``expired`` means a refresh may bring it back."""
+    """No usable portal session; ``expired`` means a refresh may bring it back; ``reason``
+    is why the session was revoked (``sessions.revoked_reason``), to tell the person."""
 
-    def __init__(self, expired: bool = False) -> None:
+    def __init__(self, expired: bool = False, reason: str | None = None) -> None:
         super().__init__("sign-in required")
         self.expired = expired
+        self.reason = reason
 
 
 def portal_principal() -> tuple[User, Principal]:
     try:
         principal = current_principal(optional=True)
     except ie.InvalidToken as exc:
-        raise SignInRequired(expired=exc.cause == "expired") from exc
+        reason = _why_signed_out()
+        raise SignInRequired(expired=exc.cause == "expired" and not reason, reason=reason) from exc
     except Problem as exc:  # an Authorization header the portal cannot use
         raise SignInRequired() from exc
     if principal is None or principal.credential != "cookie":
@@ -47,6 +52,12 @@ def portal_principal() -> tuple[User, Principal]:
     if user is None or not user.is_active:
         raise SignInRequired()
     return user, principal
+
+
+def _why_signed_out() -> str | None:
+    """Why the session of the refused portal cookie was revoked, if it was."""
+    cookie = request.cookies.get(access_cookie_name())
+    return identity().why_signed_out(cookie) if cookie else None
 
 
 def signed_in_user() -> tuple[Any, Any]:

@@ -1,4 +1,9 @@
-"""Error handlers: problem+json for JSON blueprints; decided per blueprint, not by Accept."""
+"""Error handlers: problem+json for JSON blueprints, a page for the portal.
+
+A browser that opens a JSON URL by hand (a mistyped link, a bookmark of an API path) asks for
+``text/html`` first; it gets the same status, headers and words as a readable page. API
+clients (``Accept: application/json``, ``*/*`` or nothing) keep the problem document.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,60 @@ from werkzeug.exceptions import HTTPException
 from webapp.extensions import db, limiter
 from webapp.identity.errors import IdentityError
 from webapp.identity.signing_keys import KeyRingError
-from webapp.problems import Problem, from_http_exception, from_identity_error, problem_response
+from webapp.problems import (
+    Problem,
+    from_http_exception,
+    from_identity_error,
+    prefers_html,
+    problem_response,
+)
 
 log = structlog.get_logger("limen.errors")
 JSON_PREFIXES = ("/api/", "/auth/", "/oauth/", "/.well-known/", "/access/")
+
+
+def wants_html() -> bool:
+    """Whether the client prefers an HTML page over a problem document (a browser navigating)."""
+    return prefers_html(request.headers.get("Accept"))
+
+
+def error_page(
+    status: int,
+    title: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The portal's message page for a failure, never cached."""
+    body = render_template("message.html", title=title, message=message, status=status)
+    response = Response(body, status=status, headers=headers or {})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def answer(p: Problem, page_detail: str | None = None) -> Response:
+    """A problem document, or the same failure as a page for a browser that asked for one
+    (``page_detail``: words for a person where the problem's are meant for a program)."""
+    if wants_html():
+        title = PAGE_TITLES.get(p.status, p.title)
+        return error_page(p.status, title, page_detail or p.detail, p.headers)
+    return problem_response(p)
+
+
+def _http_answer(exc: HTTPException) -> Response:
+    return answer(from_http_exception(exc, _max_body()), PAGE_DETAILS.get(exc.code or 500))
+
+
+PAGE_DETAILS = {
+    404: "There is nothing at this address. Check the link, or go back to the start page.",
+    405: "This address cannot be used that way. Go back and use the page's own buttons.",
+}
+PAGE_TITLES = {
+    403: "You cannot open this page",
+    404: "Page not found",
+    429: "Slow down",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
 
 
 def _max_body() -> int:
@@ -34,7 +89,7 @@ def _dependency_down(exc: Exception) -> None:
 
 def _unavailable(exc: Exception) -> Response:
     _dependency_down(exc)
-    return problem_response(
+    return answer(
         Problem(
             503,
             "service-unavailable",
@@ -64,15 +119,15 @@ def register_json_errors(bp: Blueprint | Flask) -> None:
 
     @bp.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
-        return problem_response(exc)
+        return answer(exc)
 
     @bp.errorhandler(IdentityError)
     def _identity(exc: IdentityError) -> Response:
-        return problem_response(from_identity_error(exc))
+        return answer(from_identity_error(exc))
 
     @bp.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response:
-        return problem_response(
+        return answer(
             Problem(
                 403,
                 "csrf-failed",
@@ -85,8 +140,8 @@ def register_json_errors(bp: Blueprint | Flask) -> None:
     @bp.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         if exc.code == 429:
-            return problem_response(_rate_limited())
-        return problem_response(from_http_exception(exc, _max_body()))
+            return answer(_rate_limited())
+        return _http_answer(exc)
 
     @bp.errorhandler(redis.exceptions.ConnectionError)
     @bp.errorhandler(redis.exceptions.TimeoutError)
@@ -97,7 +152,7 @@ def register_json_errors(bp: Blueprint | Flask) -> None:
     @bp.errorhandler(KeyRingError)
     def _keyring(exc: KeyRingError) -> Response:
         log.error("keyring_error", error=str(exc))
-        return problem_response(
+        return answer(
             Problem(
                 503,
                 "signing-unavailable",
@@ -112,9 +167,7 @@ def register_json_errors(bp: Blueprint | Flask) -> None:
 def register_html_errors(bp: Blueprint) -> None:
     """Portal pages answer errors with a page a person can act on."""
 
-    def page(status: int, title: str, message: str, headers: dict[str, str] | None = None):
-        body = render_template("message.html", title=title, message=message)
-        return Response(body, status=status, headers=headers or {})
+    page = error_page
 
     @bp.errorhandler(Problem)
     def _problem(exc: Problem) -> Response:
@@ -139,7 +192,10 @@ def register_html_errors(bp: Blueprint) -> None:
         if exc.code == 429:
             p = _rate_limited()
             return page(429, "Slow down", p.detail, p.headers)
-        return page(exc.code or 500, exc.name, exc.description or exc.name)
+        p = from_http_exception(exc, _max_body())
+        status = exc.code or 500
+        detail = PAGE_DETAILS.get(status, p.detail)
+        return page(status, PAGE_TITLES.get(status, exc.name), detail, p.headers)
 
     @bp.errorhandler(redis.exceptions.ConnectionError)
     @bp.errorhandler(redis.exceptions.TimeoutError)
@@ -162,10 +218,10 @@ def register_app_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         if isinstance(exc, HTTPException):
-            return problem_response(from_http_exception(exc, _max_body()))
+            return _http_answer(exc)
         db.session.rollback()
         log.exception("unhandled_error", path=request.path)
-        return problem_response(
+        return answer(
             Problem(
                 500,
                 "internal-error",

@@ -102,6 +102,9 @@ def create_app(settings: Settings | dict[str, Any] | None = None) -> Flask:
     app.config.update(_flask_config(s))
     app.session_interface = security.LazySessionInterface()
     app.extensions["limen.settings"] = s
+    from webapp.inputs import HeadAsGet
+
+    app.wsgi_app = HeadAsGet(app.wsgi_app)  # type: ignore[method-assign]
     ratelimits.install_flood_gate(app, limiter)  # inside ProxyFix: the limiter's address
     if s.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

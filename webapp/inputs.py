@@ -8,6 +8,9 @@ covers the path, the query string and form bodies (OAuth and the portal).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import BadHost
 
@@ -51,3 +54,23 @@ def bad_host(exc: BadHost) -> Response | tuple[Response, int]:
 def init_app(app: Flask) -> None:
     app.before_request(refuse_nul)
     app.register_error_handler(BadHost, bad_host)
+
+
+class HeadAsGet:
+    """WSGI: HEAD is answered exactly as GET is, without the body (RFC 9110 §9.3.2).
+
+    Views that branch on ``request.method == "GET"`` (a form page that also takes its POST)
+    would otherwise treat a HEAD as the form's submission: ``HEAD /login`` answered 401."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return self.wsgi_app(environ, start_response)
+        environ["REQUEST_METHOD"] = "GET"
+        body = self.wsgi_app(environ, start_response)
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        return []

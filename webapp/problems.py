@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, json
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 
 from webapp.authz import errors as ae
 from webapp.identity import errors as ie
@@ -32,6 +34,17 @@ class Problem(Exception):
         self.detail = detail
         self.headers = headers or {}
         self.extensions = extensions
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether an ``Accept`` header puts an HTML page before a problem document: a browser
+    navigating does; API clients (JSON, ``*/*`` or no header) do not."""
+    if not accept:
+        return False
+    best = parse_accept_header(accept, MIMEAccept).best_match(
+        ("application/problem+json", "application/json", "text/html")
+    )
+    return best == "text/html"
 
 
 def problem_response(p: Problem) -> Response:

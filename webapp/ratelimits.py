@@ -19,7 +19,7 @@ from flask_limiter import Limiter
 from webapp import logs
 from webapp.identity.errors import IdentityError
 from webapp.identity.oauth_codes import normalize_user_code
-from webapp.problems import Problem
+from webapp.problems import Problem, prefers_html
 
 
 def _digest(value: str) -> str:
@@ -120,18 +120,26 @@ class FloodGate:
     still decided by the limiter), and neither is a GET (some limits exempt some GETs).
     Each gated refusal still gets its request log line (errors are never sampled away).
 
-    The gate sits inside ProxyFix, so it sees the same client address the limiter keyed."""
+    The gate sits inside ProxyFix, so it sees the same client address the limiter keyed.
+    A browser and a program get the refusal each asked for (a page or a problem document):
+    the gate remembers one per kind."""
 
     MAX_ENTRIES = 10_000
 
     def __init__(self, wsgi_app: Any, clock: Callable[[], float] = time.monotonic) -> None:
         self.wsgi_app = wsgi_app
         self._clock = clock
-        self._closed: dict[tuple[str, str], tuple[float, str, list[tuple[str, str]], bytes]] = {}
+        self._closed: dict[
+            tuple[str, str, bool], tuple[float, str, list[tuple[str, str]], bytes]
+        ] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if self._closed and environ.get("REQUEST_METHOD") == "POST":
-            key = (environ.get("PATH_INFO", ""), environ.get("REMOTE_ADDR") or "")
+            key = (
+                environ.get("PATH_INFO", ""),
+                environ.get("REMOTE_ADDR") or "",
+                prefers_html(environ.get("HTTP_ACCEPT")),
+            )
             found = self._closed.get(key)
             if found is not None:
                 until, status, headers, body = found
@@ -165,7 +173,11 @@ class FloodGate:
             self._closed = {k: v for k, v in self._closed.items() if v[0] > now}
             if len(self._closed) >= self.MAX_ENTRIES:
                 return  # a flood from that many addresses at once: the limiter still decides
-        key = (request.environ.get("PATH_INFO", ""), address)
+        key = (
+            request.environ.get("PATH_INFO", ""),
+            address,
+            prefers_html(request.headers.get("Accept")),
+        )
         self._closed[key] = (self._clock() + wait, response.status, headers, body)
 
 

@@ -309,6 +309,28 @@ class UserPage(Out):
     per_page: int
 
 
+class MePatch(Strict):
+    display_name: str = Field(max_length=200, description="Your name as shown; empty clears it.")
+
+
+class ProfileOut(Out):
+    sub: str
+    email: str
+    display_name: str
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+    end_other_sessions: bool = Field(
+        False, description="Sign out every other session of yours (this one stays)."
+    )
+
+
+class PasswordChanged(Out):
+    other_sessions_ended: int
+
+
 class UserPatch(Strict):
     roles: list[RoleName] | None = Field(None, min_length=1, max_length=len(rbac.PERSON_ROLES))
     locked: bool | None = None

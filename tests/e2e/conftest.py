@@ -58,12 +58,13 @@ def watch_csp(context: BrowserContext, violations: list[str]) -> None:
 @pytest.fixture
 def new_page(chromium: Browser) -> Iterator[Callable[..., Page]]:
     """A fresh browser profile per call (``options``: Playwright's context options, e.g.
-    ``java_script_enabled=False``); the test fails on any CSP violation in any of them."""
+    ``java_script_enabled=False`` or a ``viewport``); the test fails on any CSP violation in
+    any of them."""
     contexts: list[BrowserContext] = []
     violations: list[str] = []
 
     def make(**options: Any) -> Page:
-        context = chromium.new_context(viewport={"width": 1280, "height": 860}, **options)
+        context = chromium.new_context(**{"viewport": {"width": 1280, "height": 860}, **options})
         watch_csp(context, violations)
         contexts.append(context)
         return context.new_page()

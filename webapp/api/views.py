@@ -6,12 +6,14 @@ from datetime import timedelta
 
 from flask import Response, current_app, jsonify
 
-from webapp.extensions import identity
-from webapp.http import current_principal, parse_body, request_meta, require
+from webapp.extensions import identity, limiter
+from webapp.http import current_principal, parse_body, request_meta, require, settings
+from webapp.identity import FIRST_PARTY_REFRESH
 from webapp.identity.delegation import Holder
 from webapp.identity.errors import NotFound
 from webapp.models import ApiKey, User
 from webapp.openapi import build_spec, documented
+from webapp.problems import Problem
 from webapp.schemas import (
     ApiKeyCreate,
     ApiKeyIssued,
@@ -20,9 +22,13 @@ from webapp.schemas import (
     ApiKeyPolicy,
     ApiKeyRotate,
     ApiKeySecret,
+    MePatch,
     MeResponse,
     MyOrg,
     MyOrgList,
+    PasswordChange,
+    PasswordChanged,
+    ProfileOut,
 )
 
 from . import bp
@@ -104,6 +110,57 @@ def my_orgs() -> Response:
     ]
     body = MyOrgList(items=items, current=principal.org)
     return Response(body.model_dump_json(), mimetype="application/json")
+
+
+def _own_session_user() -> User:
+    """The caller, speaking through a session of Limen's own portal or CLI: a name or a
+    password is changed by the person, not by an API key or another application's token."""
+    principal = current_principal()
+    assert principal is not None
+    if principal.api_key_id is not None or principal.client_id not in FIRST_PARTY_REFRESH:
+        raise Problem(
+            403,
+            "own-session-required",
+            "Only from your own session",
+            "Change your name or password from the portal, or with `limen api` while signed "
+            "in; API keys and other applications' tokens cannot.",
+        )
+    return _principal_user()
+
+
+@bp.patch("/me")
+@documented("Change your display name", body=MePatch, responses={200: ProfileOut})
+@require("profile")
+def patch_me() -> Response:
+    """Set the caller's display name (an empty string clears it)."""
+    body = parse_body(MePatch)
+    user = identity().account_mail.rename(_own_session_user(), body.display_name, request_meta())
+    out = ProfileOut(sub=user.id, email=user.email, display_name=user.display_name or "")
+    return jsonify(out.model_dump(mode="json"))
+
+
+@bp.post("/me/password")
+@documented(
+    "Change your password (the current one is required)",
+    body=PasswordChange,
+    responses={200: PasswordChanged},
+)
+@limiter.limit(lambda: settings().ratelimit_login)
+@require("profile")
+def change_my_password() -> Response:
+    """Change the caller's password; optionally sign out every other session of theirs."""
+    body = parse_body(PasswordChange)
+    principal = current_principal()
+    assert principal is not None
+    ended = identity().account_mail.change_password(
+        _own_session_user(),
+        body.current_password,
+        body.new_password,
+        keep_session=principal.sid,
+        end_other_sessions=body.end_other_sessions,
+        meta=request_meta(),
+    )
+    return jsonify({"other_sessions_ended": ended})
 
 
 @bp.get("/api-keys")

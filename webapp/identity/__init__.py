@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from webapp.authz.decisions import DecisionPoint
 from webapp.authz.store import PolicyStore
-from webapp.models import RefreshFamily, User, utcnow
+from webapp.models import RefreshFamily, Session, User, utcnow
 from webapp.settings import Settings
 
 from .account_mail import AccountMail
@@ -38,6 +38,7 @@ from .errors import (
     EmailNotVerified,
     InvalidCredentials,
     InvalidRefreshToken,
+    InvalidToken,
     MfaRequired,
     NotAMember,
 )
@@ -191,7 +192,7 @@ class Identity:
             self.emails,
             settings.bootstrap_admins.split(","),
         )
-        self.users = UserDirectory(db, self.revocation, self.audit, clock, self.invalidation)
+        self.users = UserDirectory(db, self.revocation, self.audit, clock)
         self.my_sessions = SessionDirectory(db, self.sessions, self.revocation, clock)
         self.consents = Consents(db, clock, self.revocation, self.audit)
         self.oauth = OAuthService(db, self.sessions, self.tokens, self.verifier, clock)
@@ -436,6 +437,19 @@ class Identity:
             auth=AuthContext.from_record(session),  # a refresh is not a new sign-in
             org=self._session_org(family, _text(session.get("org")), organization),
         )
+
+    def why_signed_out(self, access_token: str) -> str | None:
+        """Why the session behind ``access_token`` (ours by its signature, expired or not)
+        was revoked: its ``revoked_reason``, or None if it was not, or the token is no token
+        of ours. Read only when a browser's session is found gone, to tell the person why."""
+        try:
+            claims = self.tokens.decode_access(access_token, expired_ok=True)
+        except InvalidToken:
+            return None
+        row = self.db.get(Session, claims["sid"])
+        if row is None or row.revoked_at is None or row.user_id != claims["sub"]:
+            return None
+        return row.revoked_reason or "revoked"
 
     def logout(self, sid: str, principal_sub: str | None, meta: RequestMeta) -> bool:
         """Revoke session ``sid`` as a logout; True if it was still live."""

@@ -256,6 +256,69 @@ class AccountMail:
         self._revocation.revoke_user(user.id, reason="password_reset", actor=user.id, meta=meta)
         return user
 
+    # -- self-service --------------------------------------------------------------------------
+    def change_password(
+        self,
+        user: User,
+        current: str,
+        new: str,
+        *,
+        keep_session: str | None,
+        end_other_sessions: bool,
+        meta: RequestMeta | None = None,
+    ) -> int:
+        """The owner changes their password: the current one proves it is them, the new one
+        meets the policy; the owner is told by mail. With ``end_other_sessions`` every
+        session but ``keep_session`` is signed out. Returns how many were."""
+        if user.password_hash is None:
+            raise PolicyViolation(
+                "You sign in through your identity provider; change your password there."
+            )
+        if not self._passwords.verify(user.password_hash, current):
+            # not a sign-in failure (that would be a 401, which tells a client to refresh)
+            raise PolicyViolation("The current password is wrong; your password stays as it is.")
+        if new == current:
+            raise PolicyViolation("The new password is the same as the current one; pick another.")
+        self._accounts.check_new_password(new, user.email)
+        user.password_hash = self._passwords.hash(new)
+        ended = 0
+        if end_other_sessions:
+            others = self._db.scalars(
+                select(Session.id).where(
+                    Session.user_id == user.id,
+                    Session.revoked_at.is_(None),
+                    Session.id != (keep_session or ""),
+                )
+            )
+            for sid in list(others):
+                ended += self._revocation.revoke_session(
+                    sid, reason="password_changed", actor=user.id, meta=meta, invalidate=False
+                )
+            self._revocation.invalidate_after_commit("password_changed")
+        self._audit.record(
+            "user.password_changed",
+            user_id=user.id,
+            actor=user.id,
+            meta=meta,
+            other_sessions_ended=ended,
+        )
+        context = {"when": self._clock(), "ip": _ip(meta), "others_ended": end_other_sessions}
+        self.notify(user, "password_changed", {**context, "changed_by_owner": True})
+        return ended
+
+    def rename(self, user: User, display_name: str, meta: RequestMeta | None = None) -> User:
+        """The owner's display name (trimmed; empty clears it). Every process forgets the
+        profile it remembered (``Identity.profile``) once this commits."""
+        name = " ".join(display_name.split())
+        if len(name) > 200:
+            raise PolicyViolation("A display name has at most 200 characters.")
+        if any(ord(c) < 32 or ord(c) == 127 for c in display_name):
+            raise PolicyViolation("A display name cannot contain control characters.")
+        user.display_name = name
+        self._audit.record("user.renamed", user_id=user.id, actor=user.id, meta=meta)
+        self._revocation.invalidate_after_commit("profile_changed")
+        return user
+
     # -- notices -------------------------------------------------------------------------------
     def notify(self, user: User, kind: str, context: dict[str, Any]) -> bool:
         """Compose a security notice unless the person turned ``kind`` off (caller commits)."""

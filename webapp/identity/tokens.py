@@ -435,8 +435,9 @@ class TokenService:
             return None
 
     # -- decoding ----------------------------------------------------------------------------
-    def decode_access(self, token: str) -> dict[str, Any]:
-        """Verified claims of an access token, or InvalidToken naming the cause class.
+    def decode_access(self, token: str, *, expired_ok: bool = False) -> dict[str, Any]:
+        """Verified claims of an access token, or InvalidToken naming the cause class
+        (``expired_ok``: a token past its ``exp`` still answers, to tell whose it was).
 
         Written out rather than through a JOSE library's generic decode: the only accepted
         form is compact JWS with typ at+jwt, an algorithm of our ring (ES256, or RS256 /
@@ -492,10 +493,10 @@ class TokenService:
             raise InvalidToken("The access token could not be decoded.", "malformed") from exc
         if not isinstance(claims, dict):
             raise InvalidToken("The access token could not be decoded.", "malformed")
-        self._validate_claims(claims)
+        self._validate_claims(claims, expired_ok=expired_ok)
         return claims
 
-    def _validate_claims(self, claims: dict[str, Any]) -> None:
+    def _validate_claims(self, claims: dict[str, Any], *, expired_ok: bool = False) -> None:
         def invalid(claim: str) -> InvalidToken:
             cause = {"aud": "bad_audience", "iss": "bad_issuer"}.get(claim, "bad_claims")
             return InvalidToken(f"The token's {claim} claim is not valid here.", cause)
@@ -512,7 +513,7 @@ class TokenService:
         exp = claims["exp"]
         if not isinstance(exp, int) or isinstance(exp, bool):
             raise InvalidToken("The token's claims are not valid.", "bad_claims")
-        if exp < now - CLOCK_LEEWAY:
+        if exp < now - CLOCK_LEEWAY and not expired_ok:
             raise InvalidToken("The access token has expired; refresh it.", "expired")
         for claim in ("nbf", "iat"):
             value = claims.get(claim)

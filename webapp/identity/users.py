@@ -22,7 +22,6 @@ from .principal import RequestMeta
 from .rbac import permissions_for
 from .revocation import Revocation
 from .sessions import SessionStore
-from .verify_cache import Invalidation
 
 # An administrator's lock has no end; it is stored as a date no timed lockout reaches.
 ADMIN_LOCK = datetime(9999, 12, 31, tzinfo=UTC)
@@ -66,13 +65,11 @@ class UserDirectory:
         revocation: Revocation,
         audit: AuditLog,
         clock: Callable[[], datetime],
-        invalidation: Invalidation,
     ) -> None:
         self._db = db
         self._revocation = revocation
         self._audit = audit
         self._clock = clock
-        self._invalidation = invalidation
 
     def search(self, text: str | None, page: int = 1, per_page: int = 25) -> Page:
         """Users whose email or name contains ``text``, by email, one page."""
@@ -133,6 +130,7 @@ class UserDirectory:
         if user.id == actor and "admin" in user.role_names and "admin" not in wanted:
             raise PolicyViolation("You cannot remove your own admin role; ask another admin.")
         removed = set(user.role_names) - set(wanted)
+        added = set(wanted) - set(user.role_names)
         user.roles = rows
         self._audit.record(
             "user.roles_changed",
@@ -142,11 +140,14 @@ class UserDirectory:
             roles=wanted,
             removed=sorted(removed),
         )
-        if removed:  # tokens carry roles: end the sessions that still claim the old ones
-            # (revoke_user also makes every process forget the API keys it verified)
+        # Tokens carry roles, and a refresh never widens what a session was given: end the
+        # sessions that claim the old ones, either way, so the change holds at once and the
+        # person's next sign-in carries it (revoke_user also makes every process forget the
+        # API keys it verified, which pick up the new roles on their next use).
+        if removed:
             self._revocation.revoke_user(user.id, reason="role_removed", actor=actor, meta=meta)
-        else:  # more roles: API keys verified with the old ones pick them up now
-            self._invalidation.after_commit(self._db, "user.roles_added")
+        elif added:
+            self._revocation.revoke_user(user.id, reason="role_added", actor=actor, meta=meta)
         return user
 
     def lock(self, user_id: str, *, actor: str, meta: RequestMeta | None = None) -> User:

@@ -9,4 +9,4 @@ from webapp.errors import register_html_errors
 bp = Blueprint("portal", __name__)
 register_html_errors(bp)
 
-from . import access, admin, apps, keys, mail, mfa, passkeys, policies, views  # noqa: E402,F401  (routes register on bp)
+from . import access, admin, apps, filters, keys, mail, mfa, passkeys, policies, views  # noqa: E402,F401  (routes register on bp)

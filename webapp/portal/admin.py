@@ -20,7 +20,7 @@ from webapp.schemas import ClientCreate, ClientRotate, UserPatch
 from webapp.stepup import demand
 
 from . import bp
-from .guards import page, render
+from .guards import ask_first, page, render
 
 OVERLAP_CHOICES = [
     ("0", "No overlap"),
@@ -29,6 +29,12 @@ OVERLAP_CHOICES = [
     ("604800", "7 days"),
 ]
 GRANTS = list(GRANT_TYPES)
+DESTRUCTIVE = {
+    "lock": "The person is signed out everywhere at once and cannot sign in until an "
+    "administrator unlocks the account.",
+    "disable": "The person is signed out everywhere at once, their API keys stop working and "
+    "they cannot sign in until the account is enabled again.",
+}
 
 
 def _page_arg() -> int:
@@ -65,6 +71,12 @@ def admin_user_action(user_id: str, action: str) -> Any:
     users, actor, meta = identity().users, g.user.id, request_meta()
     try:
         target = users.get(user_id)
+        roles_before = set(target.role_names)
+        back = url_for("portal.admin_users", q=request.form.get("q") or None)
+        if action in DESTRUCTIVE and (
+            asked := ask_first(DESTRUCTIVE[action], action.title(), back)
+        ):
+            return asked
         if action == "roles":
             # A sensitive action: a recent sign-in, else sign in again and come back here.
             demand(back=url_for("portal.admin_users"))
@@ -101,6 +113,9 @@ def admin_user_action(user_id: str, action: str) -> Any:
         "enable": "Enabled",
         "send-reset": "Sent a password reset link to",
     }[action]
+    if action == "roles" and set(target.role_names) != roles_before:
+        ended = " Their sessions were ended, so the change holds at once."
+        return users_page(message=f"{past} {target.email}.{ended}")
     return users_page(message=f"{past} {target.email}.")
 
 
@@ -186,6 +201,9 @@ def admin_rotate_client(client_id: str) -> Any:
 @bp.post("/admin/clients/<client_id>/delete")
 @page("clients:write")
 def admin_delete_client(client_id: str) -> Any:
+    what = "The client can no longer sign anyone in, and every token it holds stops working."
+    if asked := ask_first(what, "Delete the client", url_for("portal.admin_clients")):
+        return asked
     ident = identity()
     try:
         ident.clients.disable(client_id, actor=g.user.id, meta=request_meta())
@@ -223,6 +241,13 @@ def admin_signing_keys() -> Any:
 def admin_rotate_keys() -> Any:
     demand(back=url_for("portal.admin_signing_keys"))
     emergency = request.form.get("emergency") == "on"
+    what = (
+        "The current signing key stops verifying at once: every session that holds a token "
+        "it signed is ended, and those people and programs must sign in again."
+    )
+    back = url_for("portal.admin_signing_keys")
+    if emergency and (asked := ask_first(what, "Rotate now and end those sessions", back)):
+        return asked
     try:
         jobs.enqueue_key_rotation(jobs_runtime(), now=emergency, actor=g.user.id)
     except Exception as exc:  # the queue is down: say so, change nothing

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, render_template
+from flask import g, render_template, request
 from flask_htmx import HTMX
 from jinja2_fragments.flask import render_block
 
@@ -50,3 +50,23 @@ def render(template: str, block: str | None = None, **context: Any) -> str:
     if block and htmx and not htmx.boosted:
         return render_block(template, block, **context)  # type: ignore[no-any-return]
     return render_template(template, **context)
+
+
+def ask_first(what: str, button: str, back: str) -> Any | None:
+    """``None`` once the person confirmed this destructive post (``confirmed=yes``), else the
+    step that asks first, saying ``what`` will happen; Cancel goes to ``back``. With
+    JavaScript the form's ``hx-confirm`` asked already and sends ``confirmed`` (``hx-vals``);
+    without it, or for a choice made inside the form (an emergency box ticked), this page
+    asks; its button posts the same fields again, confirmed."""
+    if request.form.get("confirmed") == "yes":
+        return None
+    fields = [
+        (name, value)
+        for name, values in request.form.lists()
+        if name not in ("csrf_token", "confirmed")
+        for value in values
+    ]
+    context = {"what": what, "button": button, "action": request.path, "fields": fields}
+    if htmx and not htmx.boosted and htmx.target:
+        return render_block("confirm.html", "confirm", target=htmx.target, back=back, **context)
+    return render_template("confirm.html", target="confirm", back=back, **context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import g, request
+from flask import g, request, url_for
 
 from webapp.extensions import identity
 from webapp.http import FormInvalid, parse_form, request_meta
@@ -16,7 +16,7 @@ from webapp.schemas import ApiKeyCreate, ApiKeyRotate
 from webapp.scope_text import scope_descriptions
 
 from . import bp
-from .guards import page, render
+from .guards import ask_first, page, render
 
 EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
 GRACE_CHOICES = [("0", "Immediately"), ("3600", "1 hour"), ("86400", "1 day"), ("604800", "7 days")]
@@ -99,6 +99,9 @@ def rotate_key(key_id: str) -> Any:
 @bp.post("/keys/<key_id>/revoke")
 @page("keys:write")
 def revoke_key(key_id: str) -> Any:
+    what = "Programs using this key are refused from now on. A revoked key cannot be restored."
+    if asked := ask_first(what, "Revoke the key", url_for("portal.keys")):
+        return asked
     try:
         identity().api_keys.revoke(g.user.id, key_id, request_meta())
     except ie.NotFound as exc:

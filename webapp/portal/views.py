@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, g, redirect, render_template, request, url_for
+from flask import Response, current_app, g, redirect, render_template, request, url_for
 
 from webapp.browser import SignInRequired, asks_fresh_sign_in, signed_in_user
 from webapp.extensions import csrf, identity, limiter
@@ -32,22 +32,49 @@ from webapp.stepup import STEP_UP_REASON, sign_in_again
 from webapp.upstream import providers
 
 from . import bp
-from .guards import can, htmx, page, render
+from .guards import ask_first, can, htmx, page, render
 from .passkeys import passkeys_on, second_step_passkeys
 
+# Why a session ended (``sessions.revoked_reason``), in words for the sign-in page. The page
+# shows words only for a reason named here: the ``why`` parameter never echoes free text.
+SIGNED_OUT_WHY = {
+    "locked": "An administrator locked your account, so you were signed out.",
+    "user_disabled": "Your account was disabled, so you were signed out.",
+    "role_removed": "An administrator changed your roles, so you were signed out. "
+    "Sign in again to carry on with your new roles.",
+    "role_added": "An administrator gave you a new role, so you were signed out. "
+    "Sign in again to use it.",
+    "signing_key_compromised": "Limen replaced a compromised signing key and ended the "
+    "sessions it had signed. Sign in again.",
+    "signed_out_by_user": "This session was ended from another of your sessions.",
+    "signed_out_elsewhere": "This session was ended from another of your sessions.",
+    "password_reset": "Your password was changed, so every session was signed out.",
+    "password_changed": "Your password was changed, so your other sessions were signed out.",
+    "refresh_reuse": "Your session was ended for safety: an old sign-in token was used again. "
+    "If that was not you, change your password.",
+    "code_replay": "Your session was ended for safety: a sign-in code was used twice.",
+    "consent_revoked": "Your session was ended because access for its application was revoked.",
+    "client_deleted": "Your session was ended because its application was removed.",
+    "revoked_by_client": "Your session was revoked by the application that held it.",
+    "rp_logout": "You signed out of an application, which ended this session.",
+    "logout": "You signed out.",
+    "signed_out": "You signed out.",
+}
 
-def device_name(user_agent: str | None) -> str:
-    """A readable name for a session's device, from its User-Agent."""
+
+SCRIPTS = (("limen/", "limen CLI"), ("python-httpx", "Script (httpx)"), ("curl/", "curl"))
+
+
+def device_name(user_agent: str | None, client: str | None = None) -> str:
+    """A readable name for a session's device, from its User-Agent; a session whose agent
+    names no browser we know (a device-flow or service session) is named by its ``client``."""
     ua = user_agent or ""
-    if not ua:
-        return "Unknown device"
-    for token, name in (
-        ("limen/", "limen CLI"),
-        ("python-httpx", "Script (httpx)"),
-        ("curl/", "curl"),
-    ):
-        if token in ua:
-            return name
+    if not ua or "Mozilla/" not in ua:
+        known = next(
+            (name for token, name in SCRIPTS if token in ua),
+            None,
+        )
+        return known or client or ("Unknown device" if not ua else ua.split("/")[0][:40])
     browser = next(
         (
             name
@@ -59,8 +86,10 @@ def device_name(user_agent: str | None) -> str:
             )
             if token in ua
         ),
-        "Browser",
+        None,
     )
+    if browser is None:
+        return client or "Browser"
     system = next(
         (
             name
@@ -93,6 +122,23 @@ def _portal_context() -> dict[str, Any]:
     }
 
 
+@bp.after_request
+def _never_cached(response: Response) -> Response:
+    """Portal pages show a person's own data, forms bound to their session and secrets shown
+    once: no browser or proxy may keep a copy (the back button asks the server again)."""
+    if request.endpoint != "portal.favicon":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    """For browsers that ask before reading a page's ``<link rel="icon">`` (JSON, errors)."""
+    response = current_app.send_static_file("favicon.svg")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @bp.before_request
 def _csrf_on_writes() -> None:
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -108,13 +154,13 @@ def _sign_in(exc: SignInRequired) -> Any:
             "",
             401,
             {
-                "X-Limen-Sign-In": url_for("portal.login", next=target),
+                "X-Limen-Sign-In": _sign_in_url(target, exc.reason),
                 "X-Limen-Expired": "1" if exc.expired else "0",
             },
         )
     if exc.expired:
         return render_template("resume.html", next=target), 401
-    response = redirect(url_for("portal.login", next=target))
+    response = redirect(_sign_in_url(target, exc.reason))
     clear_token_cookies(response)
     return response
 
@@ -122,6 +168,13 @@ def _sign_in(exc: SignInRequired) -> Any:
 @bp.errorhandler(ie.StepUpRequired)
 def _step_up(exc: ie.StepUpRequired) -> Any:
     return sign_in_again(exc)
+
+
+def _sign_in_url(target: str, reason: str | None) -> str:
+    if reason is None:
+        return url_for("portal.login", next=target)
+    why = reason if reason in SIGNED_OUT_WHY else "revoked"
+    return url_for("portal.login", next=target, why=why)
 
 
 def _path_of(url: str | None) -> str | None:
@@ -137,16 +190,70 @@ def home() -> Any:
     return dashboard(message=None)
 
 
-def dashboard(message: str | None) -> Any:
+def dashboard(
+    message: str | None,
+    *,
+    account_message: str | None = None,
+    account_error: str | None = None,
+    status: int = 200,
+) -> Any:
     sessions = identity().my_sessions.live(g.user.id)
     return render(
-        "dashboard.html", "sessions", sessions=sessions, principal=g.principal, message=message
-    )
+        "dashboard.html",
+        "sessions",
+        sessions=sessions,
+        principal=g.principal,
+        message=message,
+        account_message=account_message,
+        account_error=account_error,
+    ), status
+
+
+@bp.post("/account/name")
+@page("profile")
+def rename() -> Any:
+    try:
+        identity().account_mail.rename(
+            g.user, request.form.get("display_name", "")[:1000], request_meta()
+        )
+    except ie.PolicyViolation as exc:
+        return dashboard(None, account_error=exc.detail, status=422)
+    return dashboard(None, account_message="Your name is saved.")
+
+
+@bp.post("/account/password")
+@limiter.limit(lambda: settings().ratelimit_login)
+@page("profile")
+def change_password() -> Any:
+    form = request.form
+    new = form.get("new_password", "")[:1024]
+    if new != form.get("new_password_confirm", "")[:1024]:
+        error = "The two new passwords differ; type the same new password twice."
+        return dashboard(None, account_error=error, status=422)
+    try:
+        ended = identity().account_mail.change_password(
+            g.user,
+            form.get("current_password", "")[:1024],
+            new,
+            keep_session=g.principal.sid,
+            end_other_sessions=form.get("end_other_sessions") == "on",
+            meta=request_meta(),
+        )
+    except ie.PolicyViolation as exc:
+        return dashboard(None, account_error=exc.detail, status=422)
+    others = f" {ended} other session{'s' if ended != 1 else ''} signed out." if ended else ""
+    return dashboard(None, account_message=f"Your password is changed.{others}")
 
 
 @bp.post("/sessions/<sid>/revoke")
 @page("sessions:write")
 def revoke_session(sid: str) -> Any:
+    if sid == g.principal.sid:
+        what = "This is the session you are using now: you will be signed out here."
+    else:
+        what = "That device is signed out at once and has to sign in again."
+    if asked := ask_first(what, "End the session", url_for("portal.home")):
+        return asked
     identity().my_sessions.revoke(g.user.id, sid, request_meta())
     if sid == g.principal.sid:
         return _signed_out()
@@ -156,6 +263,9 @@ def revoke_session(sid: str) -> Any:
 @bp.post("/sessions/revoke-others")
 @page("sessions:write")
 def revoke_other_sessions() -> Any:
+    what = "Every other device and app signed in as you is signed out at once; this one stays."
+    if asked := ask_first(what, "Sign out everywhere else", url_for("portal.home")):
+        return asked
     count = identity().my_sessions.revoke_others(g.user.id, g.principal.sid, request_meta())
     return dashboard(message=f"Signed out {count} other session{'s' if count != 1 else ''}.")
 
@@ -169,12 +279,17 @@ def login() -> Any:
     if request.method == "GET":
         step_up = request.args.get("reason") == STEP_UP_REASON
         person = signed_in_user()[0] if step_up else None  # the same person signs in again
+        why = request.args.get("why", "")
+        signed_out = SIGNED_OUT_WHY.get(why) or (
+            "Your session was ended (revoked). Sign in again." if why == "revoked" else None
+        )
         return render_template(
             "login.html",
             next=target,
             email=person.email if person is not None else "",
             again=_again(target),
             step_up=step_up,
+            signed_out=signed_out,
         )
     email = request.form.get("email", "")[:320]
     password = request.form.get("password", "")[:1024]

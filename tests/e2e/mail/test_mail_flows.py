@@ -215,3 +215,22 @@ def test_send_test_mail(mail_node: LiveServer, smtp: SmtpSink) -> None:
     assert f"Sent a test mail to {to}" in done.stdout
     [mail] = smtp.wait_for(to)
     assert mail["Subject"] == "Limen test mail"
+
+
+@pytest.mark.parametrize("end_others", [True, False])
+def test_changing_your_own_password_mails_the_notice_saying_what_happened(
+    mail_node: LiveServer, smtp: SmtpSink, end_others: bool
+) -> None:
+    email = create_user(mail_node)
+    headers = bearer_for(mail_node, email)
+    body = {
+        "current_password": PASSWORD,
+        "new_password": NEW_PASSWORD,
+        "end_other_sessions": end_others,
+    }
+    changed = httpx.post(f"{mail_node.url}/api/v1/me/password", json=body, headers=headers)
+    assert changed.status_code == 200, changed.text
+    notice = [m for m in smtp.wait_for(email) if m["X-Limen-Mail"] == "notice_password_changed"]
+    assert [m["Subject"] for m in notice] == ["Your Limen password was changed"]
+    words = "every other session was signed out" if end_others else "sessions stay signed in"
+    assert words in text_of(notice[0])

@@ -66,6 +66,7 @@ def test_revoke_one_other_session_then_all_others(portal, new_page):
     assert ordered == [200, 200, 200]
 
     first_sid = logins[0]["session_id"]
+    page.on("dialog", lambda dialog: dialog.accept())  # each "End the session ...?" asks first
     page.locator(f'form[action$="/sessions/{first_sid}/revoke"] button').click()
     expect(page.get_by_role("status")).to_have_text("Session signed out.")
     assert [me(portal, t).status_code for t in (first, second, third)] == [401, 200, 200]
@@ -119,9 +120,12 @@ def test_admin_changes_roles_locks_unlocks_disables_enables(portal, new_page):
 
     row.get_by_role("checkbox", name="admin").check()
     admin.get_by_role("button", name=f"Save roles for {target}").click()
-    expect(admin.get_by_role("status")).to_have_text(f"Roles changed for {target}.")
+    expect(admin.get_by_role("status")).to_have_text(
+        f"Roles changed for {target}. Their sessions were ended, so the change holds at once."
+    )
     assert scalar(url, roles, e=target) == 1
 
+    admin.on("dialog", lambda dialog: dialog.accept())  # Lock and Disable ask first
     for action, done, login_status in [
         ("Lock", "Locked", 423),
         ("Unlock", "Unlocked", 200),

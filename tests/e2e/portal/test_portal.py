@@ -50,6 +50,7 @@ def test_sign_in_create_use_rotate_revoke_an_api_key(portal, new_page, shots):
     page.reload()  # the secret is never shown again
     expect(page.locator("#new-key")).to_have_count(0)
     assert successor not in page.content()
+    page.once("dialog", lambda dialog: dialog.accept())  # "Revoke nightly-export? ..."
     page.get_by_role("button", name="Revoke key nightly-export").first.click()
     expect(page.get_by_text("revoked").first).to_be_visible()
     shots(page, "04-api-keys")
@@ -68,6 +69,7 @@ def test_admin_locks_a_user_whose_open_session_dies_on_the_next_click(portal, ne
     admin.get_by_label("Search users").fill(analyst_email)
     expect(admin.locator("#users tbody tr")).to_have_count(1)
     shots(admin, "05-admin-users")
+    admin.once("dialog", lambda dialog: dialog.accept())  # "Lock ...? They are signed out..."
     admin.get_by_role("button", name=f"Lock {analyst_email}").click()
     expect(admin.get_by_text(f"Locked {analyst_email}.")).to_be_visible()
 

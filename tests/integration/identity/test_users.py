@@ -30,14 +30,28 @@ def test_removing_a_role_ends_the_users_sessions(core: Core) -> None:
     assert refused.value.cause == "revoked_session"
 
 
-def test_adding_a_role_keeps_the_session(core: Core) -> None:
+def test_adding_a_role_ends_the_session_so_the_next_sign_in_carries_it(core: Core) -> None:
     admin, target = core.user(("admin",)), core.user()
     tokens = core.sign_in(target)
 
     core.identity.users.set_roles(target.id, ["admin", "analyst"], actor=admin.id, holder=OPERATOR)
 
+    with pytest.raises(InvalidToken) as refused:
+        core.principal(tokens.access_token)
+    assert refused.value.cause == "revoked_session"
+    again = core.principal(core.sign_in(target).access_token)
+    assert set(again.roles) == {"admin", "analyst"}
+
+
+def test_saving_the_same_roles_keeps_the_session(core: Core) -> None:
+    admin, target = core.user(("admin",)), core.user()
+    tokens = core.sign_in(target)
+
+    core.identity.users.set_roles(
+        target.id, list(target.role_names), actor=admin.id, holder=OPERATOR
+    )
+
     assert core.principal(tokens.access_token).sub == target.id
-    assert set(core.identity.users.get(target.id).role_names) == {"admin", "analyst"}
 
 
 @pytest.mark.parametrize("roles", [[], ["service"], ["root"]])
