@@ -24,11 +24,20 @@ from psycopg import sql
 __all__ = ["Managed", "PostgresCluster", "RedisServer", "free_port", "log_tail"]
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """Return a TCP port on 127.0.0.1 that was free a moment ago and that this process has not
+    handed out before: a server started a moment ago may not have bound its port yet, and the
+    kernel can offer that port again (a Sentinel once got its replica's port)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def log_tail(*paths: Path, lines: int = 40) -> str:

@@ -61,5 +61,9 @@ def test_last_use_reaches_the_database_through_the_job_and_the_portal_shows_it(
         page = browser.get("/keys")
         assert page.status_code == 200
         row = page.text[page.text.index(made.json()["prefix"]) :].split("</tr>", 1)[0]
-        cells = re.findall(r"<td>([^<]*)</td>", row)  # name, created, last used, expires
-        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", cells[-2]), cells
+        last_used = re.search(r'<td data-label="Last used">(.*?)</td>', row, re.S)
+        assert last_used is not None, row  # a <time> with the exact UTC moment, not "never"
+        assert re.fullmatch(
+            r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="[^"]+ UTC">[^<]+</time>',
+            last_used.group(1).strip(),
+        ), last_used.group(1)
