@@ -92,8 +92,8 @@ class LoopbackReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self._verdict.set()  # a page still waiting gets the default failure message
-        if self._code is not None:
-            self._responded.wait(5)
+        if self._code is not None or self._error is not None:
+            self._responded.wait(5)  # the browser gets its page (success or refusal) first
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
