@@ -234,14 +234,8 @@ class PostgresCluster(Managed):
         """initdb a fresh cluster, start it and wait until it accepts connections."""
         if self._dir is not None:
             return
-        self._dir = Path(tempfile.mkdtemp(prefix="limen-pg-"))
-        atexit.register(self.stop)
-        data, sock = self._dir / "data", self._dir / "sock"
-        sock.mkdir()
-        if self._as_postgres:
-            pw = pwd.getpwnam("postgres")
-            for path in (self._dir, sock):
-                os.chown(path, pw.pw_uid, pw.pw_gid)
+        sock = self._make_dir("limen-pg-")
+        data = self._dir / "data"
         try:
             init = self._run(
                 "initdb",
@@ -263,6 +257,19 @@ class PostgresCluster(Managed):
         except BaseException:
             self.stop()
             raise
+
+    def _make_dir(self, prefix: str) -> Path:
+        """The cluster's temp folder (removed by ``stop()``) and its socket folder, owned by
+        the ``postgres`` user when the servers run as it; returns the socket folder."""
+        self._dir = Path(tempfile.mkdtemp(prefix=prefix))
+        atexit.register(self.stop)
+        sock = self._dir / "sock"
+        sock.mkdir()
+        if self._as_postgres:
+            pw = pwd.getpwnam("postgres")
+            for path in (self._dir, sock):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+        return sock
 
     def _server_options(self, sock: Path) -> str:
         return shlex.join(
@@ -289,14 +296,8 @@ class PostgresCluster(Managed):
         standby that follows this primary until it is promoted). Stop it like any cluster."""
         assert self._dir is not None, "start() first"
         standby = PostgresCluster()
-        standby._dir = Path(tempfile.mkdtemp(prefix="limen-pg-replica-"))
-        atexit.register(standby.stop)
-        sock = standby._dir / "sock"
-        sock.mkdir()
-        if standby._as_postgres:
-            pw = pwd.getpwnam("postgres")
-            for path in (standby._dir, sock):
-                os.chown(path, pw.pw_uid, pw.pw_gid)
+        sock = standby._make_dir("limen-pg-replica-")
+        assert standby._dir is not None
         try:
             base = standby._run(
                 "pg_basebackup",

@@ -14,6 +14,28 @@ from tests.support.browser import follow_authorize
 CALLBACK = "https://app.example.com/cb"
 
 
+def allow_and_fetch(metadata, http, app, scope: str) -> tuple[str, dict]:
+    """The person allows ``app`` in the browser (``http``); the authorization URL it used and
+    the tokens the app fetched with its code (Authlib's client, PKCE S256)."""
+    verifier = secrets.token_urlsafe(48)
+    with OAuth2Client(
+        client_id=app["client_id"],
+        client_secret=app["client_secret"],
+        code_challenge_method="S256",
+        redirect_uri=CALLBACK,
+        scope=scope,
+    ) as client:
+        url, _ = client.create_authorization_url(
+            metadata["authorization_endpoint"], code_verifier=verifier
+        )
+        token = client.fetch_token(
+            metadata["token_endpoint"],
+            authorization_response=follow_authorize(http, url),
+            code_verifier=verifier,
+        )
+    return url, token
+
+
 def test_a_revoked_consent_ends_the_clients_tokens_and_asks_again(
     server, metadata, browser, make_client, api
 ):
@@ -24,22 +46,7 @@ def test_a_revoked_consent_ends_the_clients_tokens_and_asks_again(
     )
     http, account = browser
     own = api.bearer(api.login(account)["access_token"])
-    verifier = secrets.token_urlsafe(48)
-    with OAuth2Client(
-        client_id=app["client_id"],
-        client_secret=app["client_secret"],
-        code_challenge_method="S256",
-        redirect_uri=CALLBACK,
-        scope="openid profile offline_access",
-    ) as client:
-        url, _ = client.create_authorization_url(
-            metadata["authorization_endpoint"], code_verifier=verifier
-        )
-        token = client.fetch_token(
-            metadata["token_endpoint"],
-            authorization_response=follow_authorize(http, url),
-            code_verifier=verifier,
-        )
+    url, token = allow_and_fetch(metadata, http, app, "openid profile offline_access")
     assert token["refresh_token"]
     silent = http.get(f"{url}&prompt=none", follow_redirects=False)  # remembered: no page
     assert silent.status_code == 302 and "code=" in silent.headers["Location"]
@@ -92,22 +99,7 @@ def test_the_consent_doors_refuse_strangers_weaker_tokens_and_junk(
     )
     http, account = browser
     own = api.bearer(api.login(account)["access_token"])
-    verifier = secrets.token_urlsafe(48)
-    with OAuth2Client(
-        client_id=app["client_id"],
-        client_secret=app["client_secret"],
-        code_challenge_method="S256",
-        redirect_uri=CALLBACK,
-        scope="openid profile",
-    ) as client:
-        url, _ = client.create_authorization_url(
-            metadata["authorization_endpoint"], code_verifier=verifier
-        )
-        token = client.fetch_token(
-            metadata["token_endpoint"],
-            authorization_response=follow_authorize(http, url),
-            code_verifier=verifier,
-        )
+    _, token = allow_and_fetch(metadata, http, app, "openid profile")
     consents = f"{server.url}/api/v1/me/consents"
     stranger = api.bearer(api.login(api.register())["access_token"])
     refused = httpx.delete(f"{consents}/{app['client_id']}", headers=stranger)
